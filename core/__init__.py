@@ -1,0 +1,38 @@
+"""mdzoom core: data model, plugin system, numba engine, file I/O.
+
+>>> import mdzoom.core as mz
+>>> top = mz.Topology.atomic_fluid(500)
+>>> system = mz.System(top, box=9.0, forces=[mz.LennardJones(cutoff=2.5)])
+"""
+
+from . import units
+from .bonded import HarmonicBond
+from .custom import PythonForce
+from .force import BindContext, BoundForce, Force, ForceEvaluator
+from .integrators import Brownian, Integrator, LangevinBAOAB, VelocityVerlet
+from .neighbours import NeighbourList
+from .nonbonded import LennardJones, Nonbonded
+from .outputs import CheckpointOutput, EnergyLog, EnergyRecorder, H5MDOutput, Output
+from .plugins import Finding, PluginManager, Registry, get_plugin_manager, hookimpl
+from .results import Results
+from .simulation import Simulation
+from .state import State
+from .system import System
+from .topology import MoleculeType, Topology
+from .triggers import every
+from .units import KB, COULOMB, amu, angstrom, bar, fs, kcal, kJ, nm, ns, ps
+from .velocities import fcc_lattice, maxwell_boltzmann, remove_com_motion
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "units", "KB", "COULOMB", "amu", "angstrom", "bar", "fs", "kcal", "kJ", "nm", "ns", "ps",
+    "Topology", "MoleculeType", "System", "State",
+    "Force", "BoundForce", "BindContext", "ForceEvaluator", "NeighbourList",
+    "Nonbonded", "LennardJones", "HarmonicBond", "PythonForce",
+    "Integrator", "VelocityVerlet", "LangevinBAOAB", "Brownian",
+    "Simulation", "Output", "EnergyLog", "EnergyRecorder", "H5MDOutput", "CheckpointOutput",
+    "every", "Results",
+    "PluginManager", "Registry", "Finding", "get_plugin_manager", "hookimpl",
+    "fcc_lattice", "maxwell_boltzmann", "remove_com_motion",
+]

@@ -1,0 +1,37 @@
+"""The core's own components, registered through the same hooks third parties use."""
+
+from __future__ import annotations
+
+from . import bonded, custom, integrators, nonbonded
+from .plugins import hookimpl
+
+
+@hookimpl(trylast=True)
+def mdzoom_forces(registry):
+    registry.add_force("nonbonded", nonbonded.Nonbonded)
+    registry.add_force("lennard-jones", nonbonded.LennardJones)
+    registry.add_force("harmonic-bond", bonded.HarmonicBond)
+    registry.add_force("python", custom.PythonForce)
+
+
+@hookimpl(trylast=True)
+def mdzoom_integrators(registry):
+    registry.add_integrator("verlet", integrators.VelocityVerlet)
+    registry.add_integrator("langevin", integrators.LangevinBAOAB)
+    registry.add_integrator("brownian", integrators.Brownian)
+
+
+@hookimpl(trylast=True)
+def mdzoom_readers(registry):
+    from . import io
+
+    for ext, fn in ((".gro", io.read_gro), (".pdb", io.read_pdb), (".xyz", io.read_xyz)):
+        registry.add_reader(ext, fn)
+
+
+@hookimpl(trylast=True)
+def mdzoom_writers(registry):
+    from . import io
+
+    for ext, fn in ((".gro", io.write_gro), (".pdb", io.write_pdb), (".xyz", io.write_xyz)):
+        registry.add_writer(ext, fn)

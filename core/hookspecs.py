@@ -1,0 +1,124 @@
+"""Hook specifications: the contract between mdzoom and every plugin, ours included.
+
+A plugin is a module (or object) with functions decorated ``@mdzoom.core.hookimpl`` and
+named like the specs below. Built-in plugins load first from a fixed list, then the
+entry points of group ``mdzoom``, then objects passed by the user. pluggy calls
+implementations **last registered first** (LIFO), so for the ``firstresult`` hooks a
+user's plugin wins over a built-in one, which are registered ``trylast=True``::
+
+    # my_plugin.py                         # pyproject.toml
+    from mdzoom.core import hookimpl       # [project.entry-points.mdzoom]
+                                           # my_plugin = "my_plugin"
+    @hookimpl
+    def mdzoom_forces(registry):
+        registry.add_force("morse-bond", MorseBond)
+
+Hooks run during composition (discovery, registration, checks, lifecycle), never per
+step: the step loop calls bound force objects directly. Every hook here is documented in
+``docs/plugin_hooks.md`` with its exact signature (a test checks it).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("mdzoom")
+
+# --------------------------------------------------------------------------- registration
+
+
+@hookspec
+def mdzoom_forces(registry):
+    """Register named force descriptions: ``registry.add_force(name, cls)``.
+
+    ``cls`` is a ``Force`` subclass (or a factory returning one) constructible from
+    keyword arguments, so a TOML ``[[forces]]`` table ``{type = name, **params}`` builds it.
+    Returns nothing.
+    """
+
+
+@hookspec
+def mdzoom_forcefields(registry):
+    """Register named force-field builders: ``registry.add_forcefield(name, builder)``.
+
+    ``builder(topology, **options) -> list[Force]``. Returns nothing.
+    """
+
+
+@hookspec
+def mdzoom_integrators(registry):
+    """Register integrators, thermostats and barostats: ``registry.add_integrator(name, cls)``.
+
+    ``cls(**params)`` must give an integrator description with ``bind(system, evaluator)``.
+    Returns nothing.
+    """
+
+
+@hookspec
+def mdzoom_readers(registry):
+    """Register structure/topology readers by file extension: ``registry.add_reader(".gro", fn)``.
+
+    ``fn(path) -> Frame`` (see ``mdzoom.core.io``). Returns nothing.
+    """
+
+
+@hookspec
+def mdzoom_writers(registry):
+    """Register writers by file extension: ``registry.add_writer(".gro", fn)``; ``fn(path, frame)``.
+
+    Returns nothing.
+    """
+
+
+@hookspec
+def mdzoom_mappings(registry):
+    """Register AA↔CG mapping schemes: ``registry.add_mapping(name, scheme)``. Returns nothing."""
+
+
+@hookspec
+def mdzoom_qm_engines(registry):
+    """Register QM engines: ``registry.add_qm_engine(name, engine_cls)``. Returns nothing."""
+
+
+@hookspec
+def mdzoom_analyses(registry):
+    """Register named analyses: ``registry.add_analysis(name, fn)``.
+
+    ``fn(trajectory, **params) -> Results``. Returns nothing.
+    """
+
+
+# --------------------------------------------------------------------------- checks and CLI
+
+
+@hookspec
+def mdzoom_preflight(system, integrator, settings):
+    """Return a list of ``Finding`` for setup pitfalls in this plugin's domain.
+
+    ``system``: the System about to run; ``integrator``: its integrator description;
+    ``settings``: dict of run settings (e.g. parsed ``.mdp`` options, may be empty).
+    Every plugin's findings are concatenated. Return ``[]`` (or None) when all is well.
+    """
+
+
+@hookspec
+def mdzoom_cli(subcommands):
+    """Add command-line subcommands.
+
+    ``subcommands`` is the ``argparse`` sub-parsers object of ``mdzoom``: call
+    ``subcommands.add_parser(name, help=...)`` and ``set_defaults(func=handler)`` where
+    ``handler(args) -> int`` is the exit status. Returns nothing.
+    """
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+@hookspec
+def mdzoom_simulation_start(simulation):
+    """Called once when ``Simulation.run`` starts, before the first step. Returns nothing."""
+
+
+@hookspec
+def mdzoom_simulation_end(simulation):
+    """Called once when ``Simulation.run`` ends (also after an exception). Returns nothing."""

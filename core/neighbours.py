@@ -1,0 +1,158 @@
+"""Cell list + Verlet neighbour list with skin, automatic rebuild and growing storage.
+
+One list serves every pair force of a simulation; it is built for the largest cutoff
+any bound force asked for, plus a skin. Plugin authors read its arrays from their own
+numba kernels (see ``examples/plugin-template``):
+
+``positions`` (N, 3) float64 [nm]
+    Particle positions in *sorted* order (sorted by cell at each rebuild, for memory
+    locality), refreshed before every force evaluation. Slot ``k`` holds particle
+    ``order[k]``.
+``order`` (N,) int64
+    Sorted slot → particle index. Write your forces to ``forces_out[order[k]]``.
+``neighbours`` (N, capacity) int32, ``counts`` (N,) int32
+    Full list (each pair appears twice): slot ``i`` has ``counts[i]`` entries
+    ``e = neighbours[i, m]``; the neighbour's slot is ``e >> 5`` and its periodic image
+    is ``shifts[e & 31]``, so the pair vector is
+    ``positions[j] + shifts[s] − positions[i]`` — no minimum-image rounding needed.
+``shifts`` (27, 3) float64 [nm]
+    Image shift vectors for the current box.
+
+Excluded pairs (topology exclusions) never appear in the list.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _neighbour_kernels as _k
+
+__all__ = ["NeighbourList", "box_heights"]
+
+MAX_PARTICLES = 2 ** (31 - _k.SHIFT_BITS)
+
+
+def box_heights(box) -> np.ndarray:
+    """Perpendicular heights of the cell along a, b, c [nm], shape (3,)."""
+    a, b, c = np.asarray(box, dtype=np.float64)
+    vol = abs(np.dot(a, np.cross(b, c)))
+    return np.array([vol / np.linalg.norm(np.cross(b, c)),
+                     vol / np.linalg.norm(np.cross(c, a)),
+                     vol / np.linalg.norm(np.cross(a, b))])
+
+
+class NeighbourList:
+    """Verlet list of radius ``cutoff + skin`` rebuilt when a particle moved ``skin/2``.
+
+    Parameters
+    ----------
+    n_particles : int
+    cutoff : float [nm]     largest interaction cutoff served
+    skin : float [nm]       buffer; the list stays valid while no particle moved skin/2
+    exclusions : tuple(start (N+1,), index) int64 CSR, optional
+    """
+
+    def __init__(self, n_particles, cutoff, skin=0.1, exclusions=None):
+        if n_particles >= MAX_PARTICLES:
+            raise ValueError(f"neighbour list supports at most {MAX_PARTICLES - 1} particles")
+        if cutoff <= 0 or skin < 0:
+            raise ValueError(f"need cutoff > 0 and skin >= 0; got {cutoff}, {skin}")
+        self.n_particles = int(n_particles)
+        self.cutoff = float(cutoff)
+        self.skin = float(skin)
+        if exclusions is None:
+            exclusions = (np.zeros(self.n_particles + 1, np.int64), np.zeros(0, np.int64))
+        self.excl_start = np.ascontiguousarray(exclusions[0], dtype=np.int64)
+        self.excl_index = np.ascontiguousarray(exclusions[1], dtype=np.int64)
+        n = self.n_particles
+        self.order = np.arange(n, dtype=np.int64)
+        self.positions = np.zeros((n, 3))
+        self.offsets = np.zeros((n, 3))
+        self.reference_positions = np.zeros((n, 3))
+        self.reference_box = None
+        self.shifts = np.zeros((27, 3))
+        self.counts = np.zeros(n, dtype=np.int32)
+        self.neighbours = np.zeros((n, 0), dtype=np.int32)
+        self._cell = np.zeros(n, dtype=np.int64)
+        self.n_builds = 0
+        self._gathered = {}
+
+    @property
+    def rlist(self) -> float:
+        return self.cutoff + self.skin
+
+    # ------------------------------------------------------------------ updates
+    def update(self, positions, box) -> bool:
+        """Refresh sorted positions; rebuild if needed. Returns True if it rebuilt."""
+        if (self.reference_box is None or not np.array_equal(box, self.reference_box)):
+            self.build(positions, box)
+            return True
+        maxd2 = _k.refresh_positions(positions, self.reference_positions, self.offsets,
+                                     self.order, self.positions)
+        if maxd2 > (0.5 * self.skin) ** 2:
+            self.build(positions, box)
+            return True
+        return False
+
+    def build(self, positions, box):
+        """Rebuild the list from ``positions`` (N, 3) [nm] in ``box`` (3, 3) [nm]."""
+        x = np.ascontiguousarray(positions, dtype=np.float64)
+        box = np.ascontiguousarray(box, dtype=np.float64)
+        heights = box_heights(box)
+        rlist = self.rlist
+        if rlist >= 0.5 * heights.min():
+            raise ValueError(
+                f"cutoff + skin = {rlist:.4g} nm is not below half the smallest box height "
+                f"({heights.min():.4g} nm): the minimum-image convention would break. "
+                "Use a larger box or a shorter cutoff.")
+        ncell = np.maximum(np.floor(heights / rlist).astype(np.int64), 1)
+        nca, ncb, ncc = (int(v) for v in ncell)
+        inv_box = np.linalg.inv(box)
+        _k.bin_particles(x, box, inv_box, nca, ncb, ncc, self.offsets, self._cell)
+        cell_start = np.zeros(nca * ncb * ncc + 1, dtype=np.int64)
+        _k.counting_sort(self._cell, nca * ncb * ncc, self.order, cell_start)
+        _k.gather_positions(x, self.offsets, self.order, self.positions)
+        self.shifts = _k.shift_table(box)
+        use_cells = min(nca, ncb, ncc) >= 3
+        if self.neighbours.shape[1] == 0:
+            density = self.n_particles / abs(np.linalg.det(box))
+            self._allocate(int(1.3 * density * 4.0 / 3.0 * np.pi * rlist ** 3) + 16)
+        rlist2 = rlist * rlist
+        while True:
+            if use_cells:
+                most = _k.build_cell_list(self.positions, self.order, self._cell, cell_start,
+                                          nca, ncb, ncc, self.shifts, rlist2, self.excl_start,
+                                          self.excl_index, self.neighbours, self.counts)
+            else:
+                most = _k.build_brute_force(self.positions, self.order, self.shifts, rlist2,
+                                            self.excl_start, self.excl_index,
+                                            self.neighbours, self.counts)
+            if most <= self.neighbours.shape[1]:
+                break
+            self._allocate(int(most * 1.2) + 8)
+        self.reference_positions = x.copy()
+        self.reference_box = box.copy()
+        self.n_builds += 1
+        self._gathered.clear()
+
+    def _allocate(self, capacity):
+        self.neighbours = np.zeros((self.n_particles, capacity), dtype=np.int32)
+
+    # ------------------------------------------------------------------ helpers
+    def gather(self, values):
+        """``values[order]``, cached until the next rebuild (per-particle parameters)."""
+        key = id(values)
+        hit = self._gathered.get(key)
+        if hit is None or hit[0] is not values:
+            hit = (values, np.ascontiguousarray(values[self.order]))
+            self._gathered[key] = hit
+        return hit[1]
+
+    def pairs(self):
+        """All listed pairs as a set of (i, j) particle indices with i < j (for tests)."""
+        out = set()
+        for k in range(self.n_particles):
+            for e in self.neighbours[k, :self.counts[k]]:
+                i, j = int(self.order[k]), int(self.order[e >> _k.SHIFT_BITS])
+                out.add((min(i, j), max(i, j)))
+        return out

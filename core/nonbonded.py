@@ -1,0 +1,178 @@
+"""Short-range non-bonded forces: Lennard-Jones 12-6 and Coulomb, one pass over the list.
+
+LJ cutoff modifiers follow GROMACS (``vdw-modifier``):
+
+- ``"none"``: plain truncation, V = C12/r¹² − C6/r⁶ for r < rc.
+- ``"potential-shift"``: V − V(rc), so the energy is continuous at rc (GROMACS default).
+- ``"force-switch"``: the force goes smoothly to zero between ``switch_distance`` and rc
+  (GROMACS manual, "Modified non-bonded interactions").
+
+Coulomb (``coulombtype``): ``"cutoff"`` is GROMACS's Verlet-scheme Cut-off, i.e. a
+reaction field with ε_rf = 1 (so the potential is shifted to zero at rc);
+``"reaction-field"`` uses ``epsilon_rf`` (0 means ε_rf = ∞, conducting boundary).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _pair_kernels as _k
+from .force import BoundForce, Force
+from .units import COULOMB
+
+__all__ = ["Nonbonded", "LennardJones", "force_switch_constants"]
+
+_MODIFIERS = ("none", "potential-shift", "force-switch")
+_COULOMB = (None, "cutoff", "reaction-field")
+
+
+def force_switch_constants(alpha, r1, rc):
+    """GROMACS force-switch constants (A, B, C) for the r^-alpha term, shape (3,)."""
+    a = -alpha * ((alpha + 4) * rc - (alpha + 1) * r1) / (rc ** (alpha + 2) * (rc - r1) ** 2)
+    b = alpha * ((alpha + 3) * rc - (alpha + 1) * r1) / (rc ** (alpha + 2) * (rc - r1) ** 3)
+    c = 1.0 / rc ** alpha - a / 3.0 * (rc - r1) ** 3 - b / 4.0 * (rc - r1) ** 4
+    return np.array([a, b, c])
+
+
+@dataclass
+class Nonbonded(Force):
+    """LJ + Coulomb pair force over the shared neighbour list.
+
+    Parameters
+    ----------
+    cutoff : float [nm]
+    lj : dict[type name, (sigma [nm], epsilon [kJ/mol])], a single (sigma, epsilon), or None
+        Per-type parameters (a single pair applies to every type); pairs use Lorentz–Berthelot combination unless
+        ``combination="geometric"``. ``pair_overrides`` maps (type a, type b) to
+        explicit (sigma, epsilon). ``None`` switches LJ off.
+    modifier : "none" | "potential-shift" | "force-switch"
+    switch_distance : float [nm]   start of the force switch (required for force-switch)
+    coulomb : None | "cutoff" | "reaction-field"
+    epsilon_r, epsilon_rf : float   relative permittivity inside / beyond the cutoff
+    """
+
+    cutoff: float = 1.0
+    lj: dict | tuple | None = None
+    modifier: str = "potential-shift"
+    switch_distance: float | None = None
+    combination: str = "lorentz-berthelot"
+    pair_overrides: dict = field(default_factory=dict)
+    coulomb: str | None = None
+    epsilon_r: float = 1.0
+    epsilon_rf: float = 1.0
+
+    def __post_init__(self):
+        if self.modifier not in _MODIFIERS:
+            raise ValueError(f"unknown LJ modifier {self.modifier!r}; available: "
+                             f"{', '.join(_MODIFIERS)}")
+        if self.coulomb not in _COULOMB:
+            raise ValueError(f"unknown Coulomb method {self.coulomb!r}; available: "
+                             "cutoff, reaction-field (PME arrives with the all-atom plugin)")
+        if self.modifier == "force-switch":
+            if self.switch_distance is None or not 0 < self.switch_distance < self.cutoff:
+                raise ValueError("force-switch needs 0 < switch_distance < cutoff; got "
+                                 f"{self.switch_distance}")
+        if self.combination not in ("lorentz-berthelot", "geometric"):
+            raise ValueError(f"unknown combination rule {self.combination!r}; available: "
+                             "lorentz-berthelot, geometric")
+
+    # ------------------------------------------------------------------ tables
+    def c6_c12_tables(self, type_names):
+        """Flattened (T·T,) C6 [kJ mol⁻¹ nm⁶] and C12 [kJ mol⁻¹ nm¹²] tables."""
+        nt = len(type_names)
+        c6 = np.zeros((nt, nt))
+        c12 = np.zeros((nt, nt))
+        if self.lj is None:
+            return c6.ravel(), c12.ravel()
+        lj = self.lj
+        if not isinstance(lj, dict):
+            lj = {t: tuple(lj) for t in type_names}
+        missing = [t for t in type_names if t not in lj]
+        if missing:
+            raise KeyError(f"no LJ parameters for particle type(s) {missing}; "
+                           f"given: {', '.join(map(str, lj))}")
+        for a, ta in enumerate(type_names):
+            for b, tb in enumerate(type_names):
+                pair = self.pair_overrides.get((ta, tb)) or self.pair_overrides.get((tb, ta))
+                if pair is not None:
+                    sig, eps = pair
+                else:
+                    (sa, ea), (sb, eb) = lj[ta], lj[tb]
+                    eps = np.sqrt(ea * eb)
+                    sig = 0.5 * (sa + sb) if self.combination == "lorentz-berthelot" \
+                        else np.sqrt(sa * sb)
+                c6[a, b] = 4.0 * eps * sig ** 6
+                c12[a, b] = 4.0 * eps * sig ** 12
+        return c6.ravel(), c12.ravel()
+
+    def bind(self, system, context):
+        return _BoundNonbonded(self, system, context)
+
+
+def LennardJones(sigma=1.0, epsilon=1.0, cutoff=2.5, modifier="potential-shift",
+                 switch_distance=None, types=None):
+    """LJ-only ``Nonbonded`` for simple fluids: the same (sigma, epsilon) for ``types``.
+
+    ``types=None`` applies to every particle type of the system (resolved at bind time).
+    """
+    params = (sigma, epsilon) if types is None else {t: (sigma, epsilon) for t in types}
+    return Nonbonded(cutoff=cutoff, lj=params, modifier=modifier,
+                     switch_distance=switch_distance)
+
+
+class _BoundNonbonded(BoundForce):
+    def __init__(self, desc: Nonbonded, system, context):
+        top = system.topology
+        self.desc = desc
+        self.nl = context.neighbour_list(desc.cutoff)
+        self.types = np.ascontiguousarray(top.type_ids, dtype=np.int32)
+        self.n_types = len(top.type_names)
+        self.c6, self.c12 = desc.c6_c12_tables(top.type_names)
+        self.charges = np.ascontiguousarray(top.charges)
+        rc = desc.cutoff
+        self.rc2 = rc * rc
+        self.has_lj = desc.lj is not None
+        self.has_coul = desc.coulomb is not None and np.any(self.charges != 0)
+        self.terms = tuple(t for t, on in (("LJ (SR)", True),
+                                           ("Coulomb (SR)", desc.coulomb is not None)) if on)
+        shift = desc.modifier == "potential-shift"
+        self.vshift6 = rc ** -6 if shift else 0.0
+        self.vshift12 = rc ** -12 if shift else 0.0
+        self.lj_mode = _k.LJ_FORCE_SWITCH if desc.modifier == "force-switch" else _k.LJ_SHIFT
+        if self.lj_mode == _k.LJ_FORCE_SWITCH:
+            self.rsw = float(desc.switch_distance)
+            self.sw6 = force_switch_constants(6.0, self.rsw, rc)
+            self.sw12 = force_switch_constants(12.0, self.rsw, rc)
+        else:
+            self.rsw, self.sw6, self.sw12 = 0.0, np.zeros(3), np.zeros(3)
+        self.coul_prefactor = COULOMB / desc.epsilon_r
+        if desc.coulomb == "reaction-field" and desc.epsilon_rf == 0:
+            k_rf = 1.0 / (2.0 * rc ** 3)
+        else:
+            eps_rf = 1.0 if desc.coulomb == "cutoff" else desc.epsilon_rf
+            k_rf = (eps_rf - desc.epsilon_r) / ((2 * eps_rf + desc.epsilon_r) * rc ** 3)
+        self.k_rf = k_rf
+        self.c_rf = 1.0 / rc + k_rf * rc * rc
+        self.last_terms = {}
+
+    def compute(self, state, forces_out):
+        nl = self.nl
+        types = nl.gather(self.types)
+        if not self.has_coul and self.lj_mode == _k.LJ_SHIFT:
+            e_lj = _k.lj_forces(nl.positions, nl.order, nl.neighbours, nl.counts, nl.shifts,
+                                types, self.n_types, self.c6, self.c12, self.rc2,
+                                self.vshift6, self.vshift12, forces_out)
+            e_coul = 0.0
+        else:
+            e_lj, e_coul = _k.lj_coulomb_forces(
+                nl.positions, nl.order, nl.neighbours, nl.counts, nl.shifts, types,
+                self.n_types, self.c6, self.c12, nl.gather(self.charges),
+                self.rc2 if self.has_lj else 0.0, self.lj_mode, self.vshift6, self.vshift12,
+                self.rsw, self.sw6, self.sw12, self.rc2 if self.has_coul else 0.0,
+                self.coul_prefactor, self.k_rf, self.c_rf, forces_out)
+        self.last_terms = {"LJ (SR)": e_lj}
+        if self.desc.coulomb is not None:
+            self.last_terms["Coulomb (SR)"] = e_coul
+        return e_lj + e_coul

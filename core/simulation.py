@@ -1,0 +1,184 @@
+"""Simulation: system + integrator + state + outputs; ``run(n)`` is the step loop."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+
+import numba
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import _integrator_kernels as _ik
+from .checkpoint import _describe, read_checkpoint, write_checkpoint
+from .force import ForceEvaluator
+from .state import State
+from .units import KB
+
+__all__ = ["Simulation"]
+
+
+class Simulation:
+    """Runs a system forward in time.
+
+    Parameters
+    ----------
+    system : System
+    integrator : Integrator description (``VelocityVerlet``, ``LangevinBAOAB``, …)
+    state : State, optional   defaults to zero positions in the system's box
+    outputs : list[Output]    called on the steps their triggers fire
+    seed : int, optional      seed of the random forces (drawn from the OS if omitted)
+    skin : float [nm], optional   neighbour-list buffer (default 0.12 × largest cutoff)
+    threads : int, optional   numba threads (default: all cores)
+    plugin_manager : PluginManager, optional   receives the lifecycle hooks
+    """
+
+    def __init__(self, system, integrator, state=None, *, outputs=(), seed=None, skin=None,
+                 threads=None, plugin_manager=None):
+        if threads is not None:
+            numba.set_num_threads(int(threads))
+        self.system = system
+        self.integrator = integrator
+        if state is None:
+            state = State(np.zeros((system.n_particles, 3)), box=system.box)
+        if state.n_particles != system.n_particles:
+            raise ValueError(f"state has {state.n_particles} particles, system has "
+                             f"{system.n_particles}")
+        self.state = state
+        self.outputs = list(outputs)
+        self.seed = int(seed) if seed is not None else secrets.randbits(63)
+        self.evaluator = ForceEvaluator(system, skin=0.1 if skin is None else skin)
+        nl = self.evaluator.neighbours
+        if nl is not None and skin is None:
+            nl.skin = 0.12 * nl.cutoff
+        self.stepper = integrator.bind(system, self.evaluator)
+        self.plugin_manager = plugin_manager
+        self._prepared = False
+
+    # ------------------------------------------------------------------ observables
+    @property
+    def neighbours(self):
+        return self.evaluator.neighbours
+
+    def kinetic_energy(self) -> float:
+        """[kJ/mol]"""
+        return float(_ik.kinetic_energy(self.state.velocities, self.stepper.masses))
+
+    def temperature(self) -> float:
+        """Instantaneous temperature [K] from the integrator's degrees of freedom."""
+        return 2.0 * self.kinetic_energy() / (self.stepper.degrees_of_freedom() * KB)
+
+    def potential_energy(self) -> float:
+        self._prepare()
+        return self.evaluator.energy
+
+    def energy_terms(self) -> dict[str, float]:
+        """Every force term, Potential, Kinetic En., Total Energy [kJ/mol], Temperature [K]."""
+        self._prepare()
+        terms = dict(self.evaluator.terms)
+        ke = self.kinetic_energy()
+        terms["Kinetic En."] = ke
+        terms["Total Energy"] = terms["Potential"] + ke
+        terms["Temperature"] = self.temperature()
+        return terms
+
+    @property
+    def forces(self) -> np.ndarray:
+        """Forces (N, 3) [kJ mol⁻¹ nm⁻¹] at the current state."""
+        self._prepare()
+        return self.evaluator.forces
+
+    # ------------------------------------------------------------------ running
+    def _prepare(self):
+        if not self._prepared:
+            self.stepper.prepare(self.state)
+            self._prepared = True
+
+    def run(self, n_steps, progress=None):
+        """Advance ``n_steps`` steps. ``progress``: True/False, or None = on for a terminal."""
+        n_steps = int(n_steps)
+        if n_steps < 0:
+            raise ValueError(f"n_steps must be >= 0; got {n_steps}")
+        self._prepare()
+        st = self.state
+        target = st.step + n_steps
+        for o in self.outputs:
+            o.open(self)
+        if self.plugin_manager is not None:
+            self.plugin_manager.simulation_start(self)
+        chunk = max(1, n_steps // 200)
+        bar = tqdm(total=n_steps, disable=(not progress) if progress is not None else None,
+                   unit="step", desc="mdzoom run", leave=False)
+        try:
+            self._report_due()
+            while st.step < target:
+                nxt = min([o.trigger.next_after(st.step) for o in self.outputs] + [target])
+                nxt = min(nxt, st.step + chunk)
+                before = st.step
+                self.stepper.step(st, nxt - before, self.seed)
+                bar.update(st.step - before)
+                self._report_due()
+                if not np.isfinite(self.evaluator.energy):
+                    raise FloatingPointError(
+                        f"potential energy became {self.evaluator.energy} at step {st.step}: "
+                        "the system blew up (time step too large, overlapping particles, or "
+                        "a bad parameter)")
+        finally:
+            bar.close()
+            for o in self.outputs:
+                if hasattr(o, "flush"):
+                    o.flush()
+            if self.plugin_manager is not None:
+                self.plugin_manager.simulation_end(self)
+        return self
+
+    def _report_due(self):
+        step = self.state.step
+        for o in self.outputs:
+            if o.trigger(step) and o.last_step != step:
+                o.report(self)
+                o.last_step = step
+
+    def close(self):
+        """Close every output's files."""
+        for o in self.outputs:
+            o.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------------ checkpoints
+    def save_checkpoint(self, path):
+        """Write everything needed to continue bit-for-bit (see ``mdzoom.core.checkpoint``)."""
+        self._prepare()
+        write_checkpoint(path, self.state, seed=self.seed, integrator=self.integrator,
+                         neighbours=self.neighbours)
+
+    def load_checkpoint(self, path):
+        """Restore state, seed and neighbour list; outputs drop what lies past the checkpoint."""
+        ck = read_checkpoint(path)
+        st = ck["state"]
+        if st.n_particles != self.system.n_particles:
+            raise ValueError(f"{os.fspath(path)}: checkpoint has {st.n_particles} particles, "
+                             f"system has {self.system.n_particles}")
+        saved = json.loads(ck["integrator"])
+        mine = json.loads(_describe(self.integrator))
+        if saved["class"] != mine["class"] or saved["params"] != mine["params"]:
+            raise ValueError(f"{os.fspath(path)}: checkpoint was written with integrator "
+                             f"{saved}, this simulation uses {mine}")
+        self.state = st
+        self.seed = ck["seed"]
+        nl = self.neighbours
+        if nl is not None and ck["neighbours"] is not None:
+            nl.skin = ck["neighbours"]["skin"]
+            nl.build(ck["neighbours"]["reference_positions"], ck["neighbours"]["reference_box"])
+        self.stepper.prepare(self.state)
+        self._prepared = True
+        for o in self.outputs:
+            o.resume(self)
+            o.last_step = None
+        return self

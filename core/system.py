@@ -1,0 +1,56 @@
+"""System: topology + box + forces (+ constraints). What a force field builds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .state import as_box
+from .topology import Topology
+
+__all__ = ["System"]
+
+
+@dataclass
+class System:
+    """A topology, a periodic box and the list of forces acting on it.
+
+    Parameters
+    ----------
+    topology : Topology
+    box : (3, 3) float64 [nm] (a scalar or 3 lengths are accepted)
+    forces : list of Force descriptions (parameter-only objects; see ``mdzoom.core.force``)
+    constraints : list
+        Constraint descriptions (bond-length constraints arrive with the all-atom plugin).
+    """
+
+    topology: Topology
+    box: np.ndarray
+    forces: list = field(default_factory=list)
+    constraints: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self.box = as_box(self.box)
+
+    def add_force(self, force):
+        """Append a force description; returns it so calls can be chained."""
+        self.forces.append(force)
+        return force
+
+    @property
+    def n_particles(self) -> int:
+        return self.topology.n_particles
+
+    @property
+    def masses(self) -> np.ndarray:
+        return self.topology.masses
+
+    @property
+    def degrees_of_freedom(self) -> int:
+        """3N − 3 (centre-of-mass motion removed) − number of constraints."""
+        return 3 * self.n_particles - 3 - len(self.constraints)
+
+    def __repr__(self):
+        names = ", ".join(type(f).__name__ for f in self.forces)
+        return f"System({self.topology!r}, forces=[{names}])"

@@ -1,0 +1,3 @@
+import os
+
+os.environ.setdefault("MDZOOM_DISABLE_PLUGIN_AUTOLOAD", "")
