@@ -6,33 +6,33 @@ import numpy as np
 from ._rng import gaussian3
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def kick(v, f, inv_m, half_dt):
     """v += (dt/2)·f/m."""
-    for i in numba.prange(v.shape[0]):
+    for i in range(v.shape[0]):
         s = half_dt * inv_m[i]
         v[i, 0] += s * f[i, 0]
         v[i, 1] += s * f[i, 1]
         v[i, 2] += s * f[i, 2]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def kick_drift(x, v, f, inv_m, half_dt, dt):
     """Velocity Verlet first half: v += (dt/2)·f/m; x += dt·v."""
-    for i in numba.prange(x.shape[0]):
+    for i in range(x.shape[0]):
         s = half_dt * inv_m[i]
         for d in range(3):
             v[i, d] += s * f[i, d]
             x[i, d] += dt * v[i, d]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def baoa(x, v, f, inv_m, half_dt, c1, noise_scale, seed, step):
     """BAOAB up to the force call: B, A, O (exact Ornstein–Uhlenbeck), A.
 
     ``noise_scale[i] = sqrt((1 − c1²)·kT/m_i)`` [nm/ps].
     """
-    for i in numba.prange(x.shape[0]):
+    for i in range(x.shape[0]):
         s = half_dt * inv_m[i]
         g0, g1, g2 = gaussian3(seed, step, i)
         sig = noise_scale[i]
@@ -53,14 +53,14 @@ def baoa(x, v, f, inv_m, half_dt, c1, noise_scale, seed, step):
         v[i, 2] = v2
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def brownian(x, v, f, mobility, noise_scale, dt, seed, step):
     """Overdamped Langevin (Euler–Maruyama): x += dt·μ·F + sqrt(2kTμdt)·ξ; v = Δx/dt.
 
     ``mobility[i] = 1/(m_i γ)`` [mol ps kg⁻¹…: nm² ps⁻¹ (kJ/mol)⁻¹];
     ``noise_scale[i] = sqrt(2 kT μ_i dt)`` [nm].
     """
-    for i in numba.prange(x.shape[0]):
+    for i in range(x.shape[0]):
         g0, g1, g2 = gaussian3(seed, step, i)
         mu = mobility[i] * dt
         sig = noise_scale[i]

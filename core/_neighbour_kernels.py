@@ -21,11 +21,11 @@ def shift_table(box):
     return out
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def bin_particles(x, box, inv_box, nca, ncb, ncc, offsets, cell):
     """Fold positions into the cell (offsets = wrapped − x) and assign each a cell id."""
     n = x.shape[0]
-    for i in numba.prange(n):
+    for i in range(n):
         f0 = x[i, 0] * inv_box[0, 0] + x[i, 1] * inv_box[1, 0] + x[i, 2] * inv_box[2, 0]
         f1 = x[i, 0] * inv_box[0, 1] + x[i, 1] * inv_box[1, 1] + x[i, 2] * inv_box[2, 1]
         f2 = x[i, 0] * inv_box[0, 2] + x[i, 1] * inv_box[1, 2] + x[i, 2] * inv_box[2, 2]
@@ -58,22 +58,22 @@ def counting_sort(cell, n_cells, order, cell_start):
         fill[c] += 1
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def gather_positions(x, offsets, order, ys):
     """ys[k] = x[order[k]] + offsets[order[k]]."""
-    for k in numba.prange(order.shape[0]):
+    for k in range(order.shape[0]):
         i = order[k]
         ys[k, 0] = x[i, 0] + offsets[i, 0]
         ys[k, 1] = x[i, 1] + offsets[i, 1]
         ys[k, 2] = x[i, 2] + offsets[i, 2]
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True)
 def refresh_positions(x, x_ref, offsets, order, ys):
     """Gather sorted positions and return the largest squared displacement since x_ref."""
     n = order.shape[0]
-    disp = np.empty(n)
-    for k in numba.prange(n):
+    most = 0.0
+    for k in range(n):
         i = order[k]
         ys[k, 0] = x[i, 0] + offsets[i, 0]
         ys[k, 1] = x[i, 1] + offsets[i, 1]
@@ -81,8 +81,10 @@ def refresh_positions(x, x_ref, offsets, order, ys):
         d0 = x[i, 0] - x_ref[i, 0]
         d1 = x[i, 1] - x_ref[i, 1]
         d2 = x[i, 2] - x_ref[i, 2]
-        disp[k] = d0 * d0 + d1 * d1 + d2 * d2
-    return disp.max() if n else 0.0
+        d = d0 * d0 + d1 * d1 + d2 * d2
+        if d > most:
+            most = d
+    return most
 
 
 @numba.njit(cache=True, inline="always")
