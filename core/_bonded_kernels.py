@@ -19,7 +19,7 @@ def minimum_image(d0, d1, d2, box):
     return d0, d1, d2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def harmonic_bonds(x, box, pairs, k, r0, forces_out):
     """V = ½k(r − r0)² per bond; returns U [kJ/mol] and adds forces."""
     energy = 0.0

@@ -6,7 +6,7 @@ import numpy as np
 from ._rng import gaussian3
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def kick(v, f, inv_m, half_dt):
     """v += (dt/2)·f/m."""
     for i in range(v.shape[0]):
@@ -16,7 +16,7 @@ def kick(v, f, inv_m, half_dt):
         v[i, 2] += s * f[i, 2]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def kick_drift(x, v, f, inv_m, half_dt, dt):
     """Velocity Verlet first half: v += (dt/2)·f/m; x += dt·v."""
     for i in range(x.shape[0]):
@@ -26,7 +26,7 @@ def kick_drift(x, v, f, inv_m, half_dt, dt):
             x[i, d] += dt * v[i, d]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def baoa(x, v, f, inv_m, half_dt, c1, noise_scale, seed, step):
     """BAOAB up to the force call: B, A, O (exact Ornstein–Uhlenbeck), A.
 
@@ -53,7 +53,7 @@ def baoa(x, v, f, inv_m, half_dt, c1, noise_scale, seed, step):
         v[i, 2] = v2
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def brownian(x, v, f, mobility, noise_scale, dt, seed, step):
     """Overdamped Langevin (Euler–Maruyama): x += dt·μ·F + sqrt(2kTμdt)·ξ; v = Δx/dt.
 
@@ -75,7 +75,7 @@ def brownian(x, v, f, mobility, noise_scale, dt, seed, step):
         v[i, 2] = dx2 / dt
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def kinetic_energy(v, m):
     """½ Σ m v² [kJ/mol]."""
     e = 0.0

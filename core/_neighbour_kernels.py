@@ -8,7 +8,7 @@ SHIFT_MASK = 31
 ZERO_SHIFT = 13         # index of the (0, 0, 0) image in the 27-entry shift table
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def shift_table(box):
     """(27, 3) image shift vectors sa·a + sb·b + sc·c, index (sa+1)·9 + (sb+1)·3 + (sc+1)."""
     out = np.empty((27, 3))
@@ -21,7 +21,7 @@ def shift_table(box):
     return out
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def bin_particles(x, box, inv_box, nca, ncb, ncc, offsets, cell):
     """Fold positions into the cell (offsets = wrapped − x) and assign each a cell id."""
     n = x.shape[0]
@@ -43,7 +43,7 @@ def bin_particles(x, box, inv_box, nca, ncb, ncc, offsets, cell):
         cell[i] = (ca * ncb + cb) * ncc + cc
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def counting_sort(cell, n_cells, order, cell_start):
     """Stable sort of particles by cell id: fills ``order`` (N,) and ``cell_start`` (C+1,)."""
     cell_start[:] = 0
@@ -58,7 +58,7 @@ def counting_sort(cell, n_cells, order, cell_start):
         fill[c] += 1
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def gather_positions(x, offsets, order, ys):
     """ys[k] = x[order[k]] + offsets[order[k]]."""
     for k in range(order.shape[0]):
@@ -68,7 +68,7 @@ def gather_positions(x, offsets, order, ys):
         ys[k, 2] = x[i, 2] + offsets[i, 2]
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def refresh_positions(x, x_ref, offsets, order, ys):
     """Gather sorted positions and return the largest squared displacement since x_ref."""
     n = order.shape[0]
@@ -95,17 +95,23 @@ def _excluded(a, b, excl_start, excl_index):
     return False
 
 
-@numba.njit(cache=True, parallel=True)
-def build_cell_list(ys, order, cell, cell_start, nca, ncb, ncc, shifts, rlist2,
-                    excl_start, excl_index, neighbours, counts):
-    """Full Verlet list over 27 neighbouring cells, in sorted particle order.
+#: forward half of the 27-cell stencil: each pair of cells is visited from one side only
+HALF_STENCIL = np.array([(0, 0, 1), (0, 1, -1), (0, 1, 0), (0, 1, 1)]
+                        + [(1, b, c) for b in (-1, 0, 1) for c in (-1, 0, 1)], dtype=np.int64)
 
-    Writes at most ``neighbours.shape[1]`` entries per particle; ``counts`` holds the
-    true number, so the caller can detect overflow and grow the array. Returns the
-    largest count.
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def build_cell_list(ys, order, cell, cell_start, nca, ncb, ncc, stencil, shifts, rlist2,
+                    excl_start, excl_index, neighbours, counts):
+    """Half Verlet list (each pair once) from the own cell (j > i) and a half stencil.
+
+    Branch-free compaction: every candidate is written to the next free column and the
+    column advances only if the pair is in range, so ``neighbours`` needs one spare
+    column. ``counts`` holds the true number of entries, so the caller can detect
+    overflow and grow the array. Returns the largest count.
     """
     n = ys.shape[0]
-    cap = neighbours.shape[1]
+    cap = neighbours.shape[1] - 1
     has_excl = excl_index.shape[0] > 0
     for i in numba.prange(n):
         c = cell[order[i]]
@@ -116,72 +122,72 @@ def build_cell_list(ys, order, cell, cell_start, nca, ncb, ncc, shifts, rlist2,
         yi1 = ys[i, 1]
         yi2 = ys[i, 2]
         m = 0
-        for da in range(-1, 2):
-            a = ca + da
+        # own cell, later slots only (the zero image shift)
+        for j in range(i + 1, cell_start[c + 1]):
+            d0 = ys[j, 0] - yi0
+            d1 = ys[j, 1] - yi1
+            d2 = ys[j, 2] - yi2
+            ok = d0 * d0 + d1 * d1 + d2 * d2 < rlist2
+            if has_excl and ok:
+                ok = not _excluded(order[i], order[j], excl_start, excl_index)
+            neighbours[i, min(m, cap)] = (j << SHIFT_BITS) | ZERO_SHIFT
+            m += ok
+        for t in range(stencil.shape[0]):
+            a = ca + stencil[t, 0]
+            b = cb + stencil[t, 1]
+            cz = cc + stencil[t, 2]
             sa = 0
-            if a < 0:
-                a += nca
-                sa = -1
-            elif a >= nca:
+            sb = 0
+            sc = 0
+            if a >= nca:
                 a -= nca
                 sa = 1
-            for db in range(-1, 2):
-                b = cb + db
-                sb = 0
-                if b < 0:
-                    b += ncb
-                    sb = -1
-                elif b >= ncb:
-                    b -= ncb
-                    sb = 1
-                for dc in range(-1, 2):
-                    cz = cc + dc
-                    sc = 0
-                    if cz < 0:
-                        cz += ncc
-                        sc = -1
-                    elif cz >= ncc:
-                        cz -= ncc
-                        sc = 1
-                    s = (sa + 1) * 9 + (sb + 1) * 3 + (sc + 1)
-                    s0 = shifts[s, 0]
-                    s1 = shifts[s, 1]
-                    s2 = shifts[s, 2]
-                    cid = (a * ncb + b) * ncc + cz
-                    for j in range(cell_start[cid], cell_start[cid + 1]):
-                        if j == i and s == ZERO_SHIFT:
-                            continue
-                        d0 = ys[j, 0] + s0 - yi0
-                        d1 = ys[j, 1] + s1 - yi1
-                        d2 = ys[j, 2] + s2 - yi2
-                        if d0 * d0 + d1 * d1 + d2 * d2 < rlist2:
-                            if has_excl and _excluded(order[i], order[j], excl_start, excl_index):
-                                continue
-                            if m < cap:
-                                neighbours[i, m] = (j << SHIFT_BITS) | s
-                            m += 1
+            if b < 0:
+                b += ncb
+                sb = -1
+            elif b >= ncb:
+                b -= ncb
+                sb = 1
+            if cz < 0:
+                cz += ncc
+                sc = -1
+            elif cz >= ncc:
+                cz -= ncc
+                sc = 1
+            s = (sa + 1) * 9 + (sb + 1) * 3 + (sc + 1)
+            s0 = shifts[s, 0] - yi0
+            s1 = shifts[s, 1] - yi1
+            s2 = shifts[s, 2] - yi2
+            cid = (a * ncb + b) * ncc + cz
+            for j in range(cell_start[cid], cell_start[cid + 1]):
+                d0 = ys[j, 0] + s0
+                d1 = ys[j, 1] + s1
+                d2 = ys[j, 2] + s2
+                ok = d0 * d0 + d1 * d1 + d2 * d2 < rlist2
+                if has_excl and ok:
+                    ok = not _excluded(order[i], order[j], excl_start, excl_index)
+                neighbours[i, min(m, cap)] = (j << SHIFT_BITS) | s
+                m += ok
         counts[i] = m
     return counts.max() if n else 0
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def build_brute_force(ys, order, shifts, rlist2, excl_start, excl_index, neighbours, counts):
-    """O(N²) full list for boxes too small for three cells per direction.
+    """O(N²) half list for boxes too small for three cells per direction.
 
     For each pair it takes the nearest of the 27 images; the caller guarantees the list
     radius is below half the smallest box height, so at most one image is in range.
     """
     n = ys.shape[0]
-    cap = neighbours.shape[1]
+    cap = neighbours.shape[1] - 1
     has_excl = excl_index.shape[0] > 0
     for i in numba.prange(n):
         m = 0
-        for j in range(n):
+        for j in range(i + 1, n):
             best = rlist2
             best_s = -1
             for s in range(27):
-                if j == i and s == ZERO_SHIFT:
-                    continue
                 d0 = ys[j, 0] + shifts[s, 0] - ys[i, 0]
                 d1 = ys[j, 1] + shifts[s, 1] - ys[i, 1]
                 d2 = ys[j, 2] + shifts[s, 2] - ys[i, 2]
@@ -193,8 +199,43 @@ def build_brute_force(ys, order, shifts, rlist2, excl_start, excl_index, neighbo
                 continue
             if has_excl and _excluded(order[i], order[j], excl_start, excl_index):
                 continue
-            if m < cap:
-                neighbours[i, m] = (j << SHIFT_BITS) | best_s
+            neighbours[i, min(m, cap)] = (j << SHIFT_BITS) | best_s
             m += 1
         counts[i] = m
     return counts.max() if n else 0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def balanced_chunks(counts, n_chunks, bounds):
+    """Split slots into ``n_chunks`` contiguous ranges of about equal pair counts."""
+    n = counts.shape[0]
+    total = 0
+    for i in range(n):
+        total += counts[i]
+    bounds[0] = 0
+    c = 1
+    acc = 0
+    for i in range(n):
+        acc += counts[i]
+        while c < n_chunks and acc * n_chunks >= c * total:
+            bounds[c] = i + 1
+            c += 1
+    while c <= n_chunks:
+        bounds[c] = n
+        c += 1
+    for k in range(1, n_chunks + 1):
+        if bounds[k] < bounds[k - 1]:
+            bounds[k] = bounds[k - 1]
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def reduce_forces(buffers, order, forces_out):
+    """forces_out[order[k]] += Σ_c buffers[c, k] (fixed order: thread-count independent)."""
+    nch = buffers.shape[0]
+    for k in numba.prange(order.shape[0]):
+        p = order[k]
+        for d in range(3):
+            acc = 0.0
+            for c in range(nch):
+                acc += buffers[c, k, d]
+            forces_out[p, d] += acc

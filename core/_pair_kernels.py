@@ -1,5 +1,9 @@
 """numba kernels of the generic pair potential: LJ 12-6 (+ GROMACS modifiers) and Coulomb.
 
+All kernels walk the half neighbour list (see ``neighbours.py``): a ``prange`` over
+chunks of slots, each chunk adding forces (Newton's third law) into its own buffer;
+the caller reduces the buffers with ``NeighbourList.reduce_forces``.
+
 LJ modes: 0 = plain cutoff or potential-shift (the shift constants are zero for plain),
 1 = force-switch. Coulomb: V = f·qᵢqⱼ·(1/r + k_rf r² − c_rf) (plain cutoff: k_rf = c_rf = 0).
 """
@@ -11,13 +15,13 @@ LJ_SHIFT = 0
 LJ_FORCE_SWITCH = 1
 
 
-@numba.njit(cache=True, parallel=True)
-def lj_forces(ys, order, neighbours, counts, shifts, types, n_types, c6, c12,
-              rc2, vshift6, vshift12, forces_out):
-    """LJ only, plain or potential-shift. Returns U_LJ [kJ/mol]; adds into forces_out."""
-    n = ys.shape[0]
+@numba.njit(cache=True, error_model="numpy")
+def _lj_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, rc2, vshift6,
+             vshift12, lo, hi, f):
+    """LJ over slots [lo, hi) into buffer f (zeroed here). Branch-free inner loop."""
+    f[:] = 0.0
     energy = 0.0
-    for i in numba.prange(n):
+    for i in range(lo, hi):
         yi0 = ys[i, 0]
         yi1 = ys[i, 1]
         yi2 = ys[i, 2]
@@ -34,25 +38,39 @@ def lj_forces(ys, order, neighbours, counts, shifts, types, n_types, c6, c12,
             d1 = ys[j, 1] + shifts[s, 1] - yi1
             d2 = ys[j, 2] + shifts[s, 2] - yi2
             r2 = d0 * d0 + d1 * d1 + d2 * d2
-            if r2 < rc2:
-                t = row + types[j]
-                a6 = c6[t]
-                a12 = c12[t]
-                ir2 = 1.0 / r2
-                ir6 = ir2 * ir2 * ir2
-                v6 = a6 * ir6
-                v12 = a12 * ir6 * ir6
-                ei += v12 - v6 - (a12 * vshift12 - a6 * vshift6)
-                fs = (12.0 * v12 - 6.0 * v6) * ir2
-                fx -= fs * d0
-                fy -= fs * d1
-                fz -= fs * d2
-        p = order[i]
-        forces_out[p, 0] += fx
-        forces_out[p, 1] += fy
-        forces_out[p, 2] += fz
+            t = row + types[j]
+            inside = 1.0 if r2 < rc2 else 0.0
+            ir2 = inside / r2
+            ir6 = ir2 * ir2 * ir2
+            a6 = c6[t]
+            a12 = c12[t]
+            v6 = a6 * ir6
+            v12 = a12 * ir6 * ir6
+            ei += v12 - v6 - inside * (a12 * vshift12 - a6 * vshift6)
+            fs = (12.0 * v12 - 6.0 * v6) * ir2
+            fx -= fs * d0
+            fy -= fs * d1
+            fz -= fs * d2
+            f[j, 0] += fs * d0
+            f[j, 1] += fs * d1
+            f[j, 2] += fs * d2
+        f[i, 0] += fx
+        f[i, 1] += fy
+        f[i, 2] += fz
         energy += ei
-    return 0.5 * energy
+    return energy
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def lj_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, rc2, vshift6,
+              vshift12, bounds, buffers):
+    """LJ only, plain or potential-shift. Returns U_LJ [kJ/mol]; forces in ``buffers``."""
+    nch = bounds.shape[0] - 1
+    energies = np.zeros(nch)
+    for c in numba.prange(nch):
+        energies[c] = _lj_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, rc2,
+                               vshift6, vshift12, bounds[c], bounds[c + 1], buffers[c])
+    return energies.sum()
 
 
 @numba.njit(cache=True, inline="always")
@@ -67,20 +85,16 @@ def _switched(r, ir, alpha, r1, a, b, c):
             alpha * ira * ir + a * dr2 + b * dr2 * dr)
 
 
-@numba.njit(cache=True, parallel=True)
-def lj_coulomb_forces(ys, order, neighbours, counts, shifts, types, n_types, c6, c12,
-                      charges, rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12,
-                      rc_coul2, coul_prefactor, k_rf, c_rf, forces_out):
-    """General LJ (shift or force-switch) + Coulomb (cutoff/RF). Returns (U_LJ, U_Coul).
-
-    ``sw6``/``sw12`` are the (A, B, C) force-switch constants for r⁻⁶ and r⁻¹².
-    """
-    n = ys.shape[0]
+@numba.njit(cache=True, error_model="numpy")
+def _lj_coulomb_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
+                     rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
+                     coul_prefactor, k_rf, c_rf, lo, hi, f, out):
+    f[:] = 0.0
     e_lj = 0.0
     e_coul = 0.0
     has_lj = rc_lj2 > 0.0
     has_coul = rc_coul2 > 0.0
-    for i in numba.prange(n):
+    for i in range(lo, hi):
         yi0 = ys[i, 0]
         yi1 = ys[i, 1]
         yi2 = ys[i, 2]
@@ -89,8 +103,6 @@ def lj_coulomb_forces(ys, order, neighbours, counts, shifts, types, n_types, c6,
         fx = 0.0
         fy = 0.0
         fz = 0.0
-        elj = 0.0
-        ecl = 0.0
         for m in range(counts[i]):
             e = neighbours[i, m]
             j = e >> 5
@@ -109,28 +121,47 @@ def lj_coulomb_forces(ys, order, neighbours, counts, shifts, types, n_types, c6,
                     ir = 1.0 / r
                     p6, f6 = _switched(r, ir, 6.0, rsw, sw6[0], sw6[1], sw6[2])
                     p12, f12 = _switched(r, ir, 12.0, rsw, sw12[0], sw12[1], sw12[2])
-                    elj += a12 * p12 - a6 * p6
+                    e_lj += a12 * p12 - a6 * p6
                     fs += (a12 * f12 - a6 * f6) * ir
                 else:
                     ir2 = 1.0 / r2
                     ir6 = ir2 * ir2 * ir2
                     v6 = a6 * ir6
                     v12 = a12 * ir6 * ir6
-                    elj += v12 - v6 - (a12 * vshift12 - a6 * vshift6)
+                    e_lj += v12 - v6 - (a12 * vshift12 - a6 * vshift6)
                     fs += (12.0 * v12 - 6.0 * v6) * ir2
             if has_coul and r2 < rc_coul2:
                 qq = qi * charges[j]
                 if qq != 0.0:
                     ir = 1.0 / np.sqrt(r2)
-                    ecl += qq * (ir + k_rf * r2 - c_rf)
+                    e_coul += qq * (ir + k_rf * r2 - c_rf)
                     fs += qq * (ir * ir * ir - 2.0 * k_rf)
             fx -= fs * d0
             fy -= fs * d1
             fz -= fs * d2
-        p = order[i]
-        forces_out[p, 0] += fx
-        forces_out[p, 1] += fy
-        forces_out[p, 2] += fz
-        e_lj += elj
-        e_coul += ecl
-    return 0.5 * e_lj, 0.5 * e_coul
+            f[j, 0] += fs * d0
+            f[j, 1] += fs * d1
+            f[j, 2] += fs * d2
+        f[i, 0] += fx
+        f[i, 1] += fy
+        f[i, 2] += fz
+    out[0] = e_lj
+    out[1] = e_coul
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def lj_coulomb_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
+                      rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
+                      coul_prefactor, k_rf, c_rf, bounds, buffers):
+    """General LJ (shift or force-switch) + Coulomb (cutoff/RF). Returns (U_LJ, U_Coul).
+
+    ``sw6``/``sw12`` are the (A, B, C) force-switch constants for r⁻⁶ and r⁻¹².
+    """
+    nch = bounds.shape[0] - 1
+    energies = np.zeros((nch, 2))
+    for c in numba.prange(nch):
+        _lj_coulomb_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
+                         rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
+                         coul_prefactor, k_rf, c_rf, bounds[c], bounds[c + 1], buffers[c],
+                         energies[c])
+    return energies[:, 0].sum(), energies[:, 1].sum()

@@ -1,33 +1,50 @@
 """Cell list + Verlet neighbour list with skin, automatic rebuild and growing storage.
 
 One list serves every pair force of a simulation; it is built for the largest cutoff
-any bound force asked for, plus a skin. Plugin authors read its arrays from their own
-numba kernels (see ``examples/plugin-template``):
+any bound force asked for, plus a skin. It is a *half* list (each pair once, so kernels
+apply Newton's third law) in cell-sorted order. Plugin authors read its arrays from
+their own numba kernels (``examples/plugin-template/mdzoom_example_plugin/lj.py`` is a
+complete pair force in 60 lines):
 
 ``positions`` (N, 3) float64 [nm]
     Particle positions in *sorted* order (sorted by cell at each rebuild, for memory
     locality), refreshed before every force evaluation. Slot ``k`` holds particle
     ``order[k]``.
 ``order`` (N,) int64
-    Sorted slot → particle index. Write your forces to ``forces_out[order[k]]``.
-``neighbours`` (N, capacity) int32, ``counts`` (N,) int32
-    Full list (each pair appears twice): slot ``i`` has ``counts[i]`` entries
-    ``e = neighbours[i, m]``; the neighbour's slot is ``e >> 5`` and its periodic image
-    is ``shifts[e & 31]``, so the pair vector is
-    ``positions[j] + shifts[s] − positions[i]`` — no minimum-image rounding needed.
+    Sorted slot → particle index.
+``neighbours`` (N, capacity + 1) int32, ``counts`` (N,) int32
+    Slot ``i`` has ``counts[i]`` entries ``e = neighbours[i, m]``; the partner's slot is
+    ``j = e >> SHIFT_BITS`` (5) and its periodic image is ``shifts[e & SHIFT_MASK]``, so the
+    pair vector is ``positions[j] + shifts[e & SHIFT_MASK] − positions[i]`` (no
+    minimum-image rounding needed).
 ``shifts`` (27, 3) float64 [nm]
     Image shift vectors for the current box.
+``chunk_bounds`` (n_chunks + 1,) int64
+    Slot ranges of about equal pair counts. A parallel kernel runs ``prange`` over the
+    chunks, each adding into its own ``(N, 3)`` buffer from ``force_buffers()``, then
+    ``reduce_forces(buffers, forces_out)`` sums them in a fixed order and scatters to
+    particle order. The number of chunks is fixed per process (not per thread count),
+    so results are bit-identical whatever ``numba.set_num_threads`` says.
 
 Excluded pairs (topology exclusions) never appear in the list.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 from . import _neighbour_kernels as _k
 
-__all__ = ["NeighbourList", "box_heights"]
+__all__ = ["NeighbourList", "box_heights", "N_CHUNKS", "SHIFT_BITS", "SHIFT_MASK"]
+
+#: a list entry ``e`` packs the partner slot ``e >> SHIFT_BITS`` and image ``e & SHIFT_MASK``
+SHIFT_BITS = _k.SHIFT_BITS
+SHIFT_MASK = _k.SHIFT_MASK
+
+#: chunks of a parallel pair kernel: fixed per process so results do not depend on the
+#: number of threads in use (at least 4, and one per core where there are more)
+N_CHUNKS = max(4, numba.config.NUMBA_NUM_THREADS)
 
 MAX_PARTICLES = 2 ** (31 - _k.SHIFT_BITS)
 
@@ -72,7 +89,9 @@ class NeighbourList:
         self.reference_box = None
         self.shifts = np.zeros((27, 3))
         self.counts = np.zeros(n, dtype=np.int32)
-        self.neighbours = np.zeros((n, 0), dtype=np.int32)
+        self.neighbours = np.zeros((n, 1), dtype=np.int32)
+        self.chunk_bounds = np.zeros(N_CHUNKS + 1, dtype=np.int64)
+        self._buffers = None
         self._cell = np.zeros(n, dtype=np.int64)
         self.n_builds = 0
         self._gathered = {}
@@ -114,29 +133,45 @@ class NeighbourList:
         _k.gather_positions(x, self.offsets, self.order, self.positions)
         self.shifts = _k.shift_table(box)
         use_cells = min(nca, ncb, ncc) >= 3
-        if self.neighbours.shape[1] == 0:
+        if self.neighbours.shape[1] <= 1:
             density = self.n_particles / abs(np.linalg.det(box))
-            self._allocate(int(1.3 * density * 4.0 / 3.0 * np.pi * rlist ** 3) + 16)
+            self._allocate(int(0.65 * density * 4.0 / 3.0 * np.pi * rlist ** 3) + 16)
         rlist2 = rlist * rlist
         while True:
             if use_cells:
                 most = _k.build_cell_list(self.positions, self.order, self._cell, cell_start,
-                                          nca, ncb, ncc, self.shifts, rlist2, self.excl_start,
-                                          self.excl_index, self.neighbours, self.counts)
+                                          nca, ncb, ncc, _k.HALF_STENCIL, self.shifts, rlist2,
+                                          self.excl_start, self.excl_index, self.neighbours,
+                                          self.counts)
             else:
                 most = _k.build_brute_force(self.positions, self.order, self.shifts, rlist2,
                                             self.excl_start, self.excl_index,
                                             self.neighbours, self.counts)
-            if most <= self.neighbours.shape[1]:
+            if most <= self.neighbours.shape[1] - 1:
                 break
             self._allocate(int(most * 1.2) + 8)
+        _k.balanced_chunks(self.counts, N_CHUNKS, self.chunk_bounds)
         self.reference_positions = x.copy()
         self.reference_box = box.copy()
         self.n_builds += 1
         self._gathered.clear()
 
     def _allocate(self, capacity):
-        self.neighbours = np.zeros((self.n_particles, capacity), dtype=np.int32)
+        self.neighbours = np.zeros((self.n_particles, capacity + 1), dtype=np.int32)
+
+    @property
+    def n_chunks(self) -> int:
+        return N_CHUNKS
+
+    def force_buffers(self):
+        """Scratch (n_chunks, N, 3) float64 for parallel pair kernels (contents undefined)."""
+        if self._buffers is None:
+            self._buffers = np.empty((N_CHUNKS, self.n_particles, 3))
+        return self._buffers
+
+    def reduce_forces(self, buffers, forces_out):
+        """``forces_out[order[k]] += Σ_c buffers[c, k]`` in a fixed order."""
+        _k.reduce_forces(buffers, self.order, forces_out)
 
     # ------------------------------------------------------------------ helpers
     def gather(self, values):
@@ -149,10 +184,10 @@ class NeighbourList:
         return hit[1]
 
     def pairs(self):
-        """All listed pairs as a set of (i, j) particle indices with i < j (for tests)."""
-        out = set()
+        """All listed pairs as a list of (i, j) particle indices with i < j (for tests)."""
+        out = []
         for k in range(self.n_particles):
             for e in self.neighbours[k, :self.counts[k]]:
                 i, j = int(self.order[k]), int(self.order[e >> _k.SHIFT_BITS])
-                out.add((min(i, j), max(i, j)))
+                out.append((min(i, j), max(i, j)))
         return out

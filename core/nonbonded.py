@@ -160,18 +160,20 @@ class _BoundNonbonded(BoundForce):
     def compute(self, state, forces_out):
         nl = self.nl
         types = nl.gather(self.types)
+        buffers = nl.force_buffers()
         if not self.has_coul and self.lj_mode == _k.LJ_SHIFT:
-            e_lj = _k.lj_forces(nl.positions, nl.order, nl.neighbours, nl.counts, nl.shifts,
-                                types, self.n_types, self.c6, self.c12, self.rc2,
-                                self.vshift6, self.vshift12, forces_out)
+            e_lj = _k.lj_forces(nl.positions, nl.neighbours, nl.counts, nl.shifts, types,
+                                self.n_types, self.c6, self.c12, self.rc2, self.vshift6,
+                                self.vshift12, nl.chunk_bounds, buffers)
             e_coul = 0.0
         else:
             e_lj, e_coul = _k.lj_coulomb_forces(
-                nl.positions, nl.order, nl.neighbours, nl.counts, nl.shifts, types,
-                self.n_types, self.c6, self.c12, nl.gather(self.charges),
-                self.rc2 if self.has_lj else 0.0, self.lj_mode, self.vshift6, self.vshift12,
-                self.rsw, self.sw6, self.sw12, self.rc2 if self.has_coul else 0.0,
-                self.coul_prefactor, self.k_rf, self.c_rf, forces_out)
+                nl.positions, nl.neighbours, nl.counts, nl.shifts, types, self.n_types,
+                self.c6, self.c12, nl.gather(self.charges), self.rc2 if self.has_lj else 0.0,
+                self.lj_mode, self.vshift6, self.vshift12, self.rsw, self.sw6, self.sw12,
+                self.rc2 if self.has_coul else 0.0, self.coul_prefactor, self.k_rf, self.c_rf,
+                nl.chunk_bounds, buffers)
+        nl.reduce_forces(buffers, forces_out)
         self.last_terms = {"LJ (SR)": e_lj}
         if self.desc.coulomb is not None:
             self.last_terms["Coulomb (SR)"] = e_coul

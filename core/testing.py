@@ -90,7 +90,6 @@ def check_pickling(force, system, state):
         same = True
     if same is False:
         raise AssertionError(f"{type(force).__name__} changed in a pickle round trip")
-    from dataclasses import replace  # noqa: F401  (descriptions are usually dataclasses)
     from .system import System
 
     s1 = System(system.topology, system.box, [force])
