@@ -100,8 +100,53 @@ HALF_STENCIL = np.array([(0, 0, 1), (0, 1, -1), (0, 1, 0), (0, 1, 1)]
                         + [(1, b, c) for b in (-1, 0, 1) for c in (-1, 0, 1)], dtype=np.int64)
 
 
+@numba.njit(cache=True)
+def stencil_table(nca, ncb, ncc, stencil):
+    """For every cell, its half-stencil neighbour cells and their image-shift indices.
+
+    Returns ``(cells, codes)``, both (n_cells, len(stencil)) int64. Computed once per
+    cell grid, so the list build does no periodic wrapping per particle.
+    """
+    nc = nca * ncb * ncc
+    ns = stencil.shape[0]
+    cells = np.empty((nc, ns), np.int64)
+    codes = np.empty((nc, ns), np.int64)
+    for c in range(nc):
+        ca = c // (ncb * ncc)
+        cb = (c // ncc) % ncb
+        cc = c % ncc
+        for t in range(ns):
+            a = ca + stencil[t, 0]
+            b = cb + stencil[t, 1]
+            z = cc + stencil[t, 2]
+            sa = 0
+            sb = 0
+            sc = 0
+            if a < 0:
+                a += nca
+                sa = -1
+            elif a >= nca:
+                a -= nca
+                sa = 1
+            if b < 0:
+                b += ncb
+                sb = -1
+            elif b >= ncb:
+                b -= ncb
+                sb = 1
+            if z < 0:
+                z += ncc
+                sc = -1
+            elif z >= ncc:
+                z -= ncc
+                sc = 1
+            cells[c, t] = (a * ncb + b) * ncc + z
+            codes[c, t] = (sa + 1) * 9 + (sb + 1) * 3 + (sc + 1)
+    return cells, codes
+
+
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def build_cell_list(ys, order, cell, cell_start, nca, ncb, ncc, stencil, shifts, rlist2,
+def build_cell_list(ys, order, cell, cell_start, stencil_cells, stencil_codes, shifts, rlist2,
                     excl_start, excl_index, neighbours, counts):
     """Half Verlet list (each pair once) from the own cell (j > i) and a half stencil.
 
@@ -112,12 +157,10 @@ def build_cell_list(ys, order, cell, cell_start, nca, ncb, ncc, stencil, shifts,
     """
     n = ys.shape[0]
     cap = neighbours.shape[1] - 1
+    ns = stencil_cells.shape[1]
     has_excl = excl_index.shape[0] > 0
     for i in numba.prange(n):
         c = cell[order[i]]
-        ca = c // (ncb * ncc)
-        cb = (c // ncc) % ncb
-        cc = c % ncc
         yi0 = ys[i, 0]
         yi1 = ys[i, 1]
         yi2 = ys[i, 2]
@@ -132,33 +175,12 @@ def build_cell_list(ys, order, cell, cell_start, nca, ncb, ncc, stencil, shifts,
                 ok = not _excluded(order[i], order[j], excl_start, excl_index)
             neighbours[i, min(m, cap)] = (j << SHIFT_BITS) | ZERO_SHIFT
             m += ok
-        for t in range(stencil.shape[0]):
-            a = ca + stencil[t, 0]
-            b = cb + stencil[t, 1]
-            cz = cc + stencil[t, 2]
-            sa = 0
-            sb = 0
-            sc = 0
-            if a >= nca:
-                a -= nca
-                sa = 1
-            if b < 0:
-                b += ncb
-                sb = -1
-            elif b >= ncb:
-                b -= ncb
-                sb = 1
-            if cz < 0:
-                cz += ncc
-                sc = -1
-            elif cz >= ncc:
-                cz -= ncc
-                sc = 1
-            s = (sa + 1) * 9 + (sb + 1) * 3 + (sc + 1)
+        for t in range(ns):
+            cid = stencil_cells[c, t]
+            s = stencil_codes[c, t]
             s0 = shifts[s, 0] - yi0
             s1 = shifts[s, 1] - yi1
             s2 = shifts[s, 2] - yi2
-            cid = (a * ncb + b) * ncc + cz
             for j in range(cell_start[cid], cell_start[cid + 1]):
                 d0 = ys[j, 0] + s0
                 d1 = ys[j, 1] + s1

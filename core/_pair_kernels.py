@@ -73,6 +73,58 @@ def lj_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, rc2, vshi
     return energies.sum()
 
 
+@numba.njit(cache=True, error_model="numpy")
+def _lj1_rows(ys, neighbours, counts, shifts, a6, a12, rc2, vshift, lo, hi, f):
+    """``_lj_rows`` for a single particle type: C6, C12 and V(rc) are scalars."""
+    f[:] = 0.0
+    energy = 0.0
+    for i in range(lo, hi):
+        yi0 = ys[i, 0]
+        yi1 = ys[i, 1]
+        yi2 = ys[i, 2]
+        fx = 0.0
+        fy = 0.0
+        fz = 0.0
+        ei = 0.0
+        for m in range(counts[i]):
+            e = neighbours[i, m]
+            j = e >> 5
+            s = e & 31
+            d0 = ys[j, 0] + shifts[s, 0] - yi0
+            d1 = ys[j, 1] + shifts[s, 1] - yi1
+            d2 = ys[j, 2] + shifts[s, 2] - yi2
+            r2 = d0 * d0 + d1 * d1 + d2 * d2
+            inside = 1.0 if r2 < rc2 else 0.0
+            ir2 = inside / r2
+            ir6 = ir2 * ir2 * ir2
+            v6 = a6 * ir6
+            v12 = a12 * ir6 * ir6
+            ei += v12 - v6 - inside * vshift
+            fs = (12.0 * v12 - 6.0 * v6) * ir2
+            fx -= fs * d0
+            fy -= fs * d1
+            fz -= fs * d2
+            f[j, 0] += fs * d0
+            f[j, 1] += fs * d1
+            f[j, 2] += fs * d2
+        f[i, 0] += fx
+        f[i, 1] += fy
+        f[i, 2] += fz
+        energy += ei
+    return energy
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def lj1_forces(ys, neighbours, counts, shifts, a6, a12, rc2, vshift, bounds, buffers):
+    """LJ for one particle type (simple fluids, CG water): scalar parameters."""
+    nch = bounds.shape[0] - 1
+    energies = np.zeros(nch)
+    for c in numba.prange(nch):
+        energies[c] = _lj1_rows(ys, neighbours, counts, shifts, a6, a12, rc2, vshift,
+                                bounds[c], bounds[c + 1], buffers[c])
+    return energies.sum()
+
+
 @numba.njit(cache=True, inline="always")
 def _switched(r, ir, alpha, r1, a, b, c):
     """Force-switched r^-alpha: returns (Φ(r), F(r) = −dΦ/dr) for the GROMACS force switch."""

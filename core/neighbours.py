@@ -42,9 +42,9 @@ __all__ = ["NeighbourList", "box_heights", "N_CHUNKS", "SHIFT_BITS", "SHIFT_MASK
 SHIFT_BITS = _k.SHIFT_BITS
 SHIFT_MASK = _k.SHIFT_MASK
 
-#: chunks of a parallel pair kernel: fixed per process so results do not depend on the
-#: number of threads in use (at least 4, and one per core where there are more)
-N_CHUNKS = max(4, numba.config.NUMBA_NUM_THREADS)
+#: chunks of a parallel pair kernel: one per core, fixed per process so results do not
+#: depend on the number of threads in use (``numba.set_num_threads``)
+N_CHUNKS = max(1, numba.config.NUMBA_NUM_THREADS)
 
 MAX_PARTICLES = 2 ** (31 - _k.SHIFT_BITS)
 
@@ -92,6 +92,8 @@ class NeighbourList:
         self.neighbours = np.zeros((n, 1), dtype=np.int32)
         self.chunk_bounds = np.zeros(N_CHUNKS + 1, dtype=np.int64)
         self._buffers = None
+        self._stencil_grid = None
+        self._stencil = None
         self._cell = np.zeros(n, dtype=np.int64)
         self.n_builds = 0
         self._gathered = {}
@@ -139,10 +141,13 @@ class NeighbourList:
         rlist2 = rlist * rlist
         while True:
             if use_cells:
+                if self._stencil_grid != (nca, ncb, ncc):
+                    self._stencil = _k.stencil_table(nca, ncb, ncc, _k.HALF_STENCIL)
+                    self._stencil_grid = (nca, ncb, ncc)
                 most = _k.build_cell_list(self.positions, self.order, self._cell, cell_start,
-                                          nca, ncb, ncc, _k.HALF_STENCIL, self.shifts, rlist2,
-                                          self.excl_start, self.excl_index, self.neighbours,
-                                          self.counts)
+                                          self._stencil[0], self._stencil[1], self.shifts,
+                                          rlist2, self.excl_start, self.excl_index,
+                                          self.neighbours, self.counts)
             else:
                 most = _k.build_brute_force(self.positions, self.order, self.shifts, rlist2,
                                             self.excl_start, self.excl_index,

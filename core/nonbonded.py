@@ -161,7 +161,13 @@ class _BoundNonbonded(BoundForce):
         nl = self.nl
         types = nl.gather(self.types)
         buffers = nl.force_buffers()
-        if not self.has_coul and self.lj_mode == _k.LJ_SHIFT:
+        if not self.has_coul and self.lj_mode == _k.LJ_SHIFT and self.n_types == 1:
+            a6, a12 = self.c6[0], self.c12[0]
+            e_lj = _k.lj1_forces(nl.positions, nl.neighbours, nl.counts, nl.shifts, a6, a12,
+                                 self.rc2, a12 * self.vshift12 - a6 * self.vshift6,
+                                 nl.chunk_bounds, buffers)
+            e_coul = 0.0
+        elif not self.has_coul and self.lj_mode == _k.LJ_SHIFT:
             e_lj = _k.lj_forces(nl.positions, nl.neighbours, nl.counts, nl.shifts, types,
                                 self.n_types, self.c6, self.c12, self.rc2, self.vshift6,
                                 self.vshift12, nl.chunk_bounds, buffers)
