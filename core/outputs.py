@@ -102,7 +102,7 @@ class EnergyLog(Output):
         """Read a log back: a Results of 1-D arrays keyed by column name."""
         with open(path) as fh:
             header = fh.readline().lstrip("#").split()
-        data = np.loadtxt(path, ndmin=2)
+        data = np.loadtxt(path, ndmin=2).reshape(-1, len(header))
         return Results({h.replace("_", " "): data[:, k] for k, h in enumerate(header)})
 
 

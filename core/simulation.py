@@ -90,13 +90,22 @@ class Simulation:
         return self.evaluator.forces
 
     # ------------------------------------------------------------------ running
+    def set_integrator(self, integrator):
+        """Continue with another integrator (e.g. NVT equilibration, then NVE production),
+        keeping state, neighbour list, outputs and seed."""
+        self.integrator = integrator
+        self.stepper = integrator.bind(self.system, self.evaluator)
+        self.stepper.prepare(self.state)
+        self._prepared = True
+
     def _prepare(self):
         if not self._prepared:
             self.stepper.prepare(self.state)
             self._prepared = True
 
-    def run(self, n_steps, progress=None):
-        """Advance ``n_steps`` steps. ``progress``: True/False, or None = on for a terminal."""
+    def run(self, n_steps, progress=None, desc="mdzoom run"):
+        """Advance ``n_steps`` steps. ``progress``: True/False, or None = on for a terminal;
+        ``desc`` labels the progress bar."""
         n_steps = int(n_steps)
         if n_steps < 0:
             raise ValueError(f"n_steps must be >= 0; got {n_steps}")
@@ -109,7 +118,7 @@ class Simulation:
             self.plugin_manager.simulation_start(self)
         chunk = max(1, n_steps // 200)
         bar = tqdm(total=n_steps, disable=(not progress) if progress is not None else None,
-                   unit="step", desc="mdzoom run", leave=False)
+                   unit="step", desc=desc, leave=False)
         try:
             self._report_due()
             while st.step < target:

@@ -1,0 +1,231 @@
+"""The ``mdzoom`` command: GROMACS-like verbs over the Python API.
+
+::
+
+    mdzoom --version
+    mdzoom plugins [--json]
+    mdzoom demo [--out DIR] [--steps N]
+    mdzoom run CONFIG.toml [--out DIR] [--resume]
+    mdzoom <verb added by a plugin> …
+
+Plugins add verbs through the ``mdzoom_cli(subcommands)`` hook. User errors (a missing
+file, an invalid config, an unknown name, a malformed input file) print one line
+``mdzoom: error: …`` and exit with status 1; ``--debug`` (or ``MDZOOM_DEBUG=1``) shows
+the traceback instead. Anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+PROG = "mdzoom"
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+# --------------------------------------------------------------------------- verbs
+
+
+def _cmd_plugins(args) -> int:
+    from .plugins import get_plugin_manager
+
+    info = get_plugin_manager().plugin_info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    for p in info:
+        print(f"{p['name']} {p['version']}")
+        if p["registered"]:
+            for kind, names in p["registered"].items():
+                print(f"    {kind + ':':<12} {', '.join(names)}")
+        other = [h for h in p["hooks"] if h not in _REGISTRATION_HOOKS]
+        if other:
+            print(f"    {'hooks:':<12} {', '.join(other)}")
+        if not p["registered"] and not other:
+            print("    (registers nothing yet)")
+    return 0
+
+
+_REGISTRATION_HOOKS = {"mdzoom_forces", "mdzoom_forcefields", "mdzoom_integrators",
+                       "mdzoom_readers", "mdzoom_writers", "mdzoom_mappings",
+                       "mdzoom_qm_engines", "mdzoom_analyses"}
+
+
+def _progress(args):
+    return False if args.no_progress else None
+
+
+def _cmd_demo(args) -> int:
+    from .config import format_summary
+    from .demo import run_demo
+
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be >= 1; got {args.steps}")
+    summary = run_demo(args.out, steps=args.steps, progress=_progress(args), echo=print,
+                       threads=args.threads)
+    print(format_summary(summary, reduced_units=True))
+    return 0
+
+
+def _cmd_run(args) -> int:
+    from .config import format_summary, load_config, run_config
+
+    cfg = load_config(args.config)
+    if args.threads is not None:
+        cfg.threads = args.threads
+    out = args.out if args.out is not None else cfg.output.dir
+    print(f"mdzoom run: {args.config}" + (f" ({cfg.title})" if cfg.title else "")
+          + f" -> {os.fspath(out)}")
+    summary = run_config(cfg, progress=_progress(args), resume=args.resume, out_dir=out,
+                         echo=lambda msg: print("  " + msg))
+    print(format_summary(summary))
+    return 0
+
+
+# --------------------------------------------------------------------------- parser
+
+
+def _threads(text):
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
+    return n
+
+
+def _common_run_options(p):
+    p.add_argument("--threads", type=_threads, default=None, metavar="N",
+                   help="numba threads (default: [run] threads, else all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
+    """The argument parser, with the verbs plugins add (``plugin_manager``: default one)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="mdzoom: plugin-based multiscale molecular dynamics "
+                    "(units: nm, ps, kJ/mol, amu, e, K).",
+        epilog="Run 'mdzoom VERB --help' for the options of a verb.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {_version()}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks for errors (also: MDZOOM_DEBUG=1)")
+    sub = parser.add_subparsers(dest="command", metavar="VERB")
+
+    p = sub.add_parser("plugins", help="list plugins, their versions and what they register",
+                       description="List every loaded plugin, its version and the "
+                                   "components it registered.")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=_cmd_plugins)
+
+    p = sub.add_parser("demo", help="run a Lennard-Jones fluid demo on shipped data",
+                       description="Run the shipped demo configuration (mdzoom/core/data/"
+                                   "demo_lj.toml): an LJ fluid, Langevin equilibration then "
+                                   "NVE. Writes traj.h5md, energy.log, checkpoint.h5, "
+                                   "conf.gro and energy.png.")
+    p.add_argument("--out", default="mdzoom-demo", metavar="DIR",
+                   help="output directory (default: ./mdzoom-demo)")
+    p.add_argument("--steps", type=int, default=None, metavar="N",
+                   help="total steps (default: as configured, 5000); the equilibration/"
+                        "production split is kept and outputs become more frequent")
+    _common_run_options(p)
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("run", help="run a simulation described by a TOML file",
+                       description="Run the simulation described by CONFIG.toml "
+                                   "(schema: docs/config.md).")
+    p.add_argument("config", metavar="CONFIG.toml")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="output directory (default: [output] dir of the config, relative "
+                        "to the config file)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from checkpoint.h5 in the output directory up to the "
+                        "configured number of steps")
+    _common_run_options(p)
+    p.set_defaults(func=_cmd_run)
+
+    if plugin_manager is None:
+        from .plugins import get_plugin_manager
+
+        plugin_manager = get_plugin_manager()
+    plugin_manager.add_cli(sub)
+    return parser
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _user_error(exc) -> str | None:
+    """The one-line message for a user error, or None for a bug (keep the traceback)."""
+    from .io.errors import FileFormatError
+    from .plugins import RegistryError
+
+    if isinstance(exc, (FileFormatError, RegistryError)):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        if exc.filename is not None:
+            return f"{exc.filename}: {exc.strerror or 'no such file'}"
+        return str(exc)
+    if isinstance(exc, OSError):
+        if exc.filename is not None and exc.strerror:
+            return f"{exc.filename}: {exc.strerror}"
+        return str(exc)
+    if isinstance(exc, (ValueError, FloatingPointError)):
+        return str(exc)
+    if isinstance(exc, KeyError):
+        # Lookup errors of ours carry a sentence ("unknown force 'x'; available: …");
+        # a bare KeyError('key') is a bug and keeps its traceback.
+        msg = exc.args[0] if exc.args else ""
+        if isinstance(msg, str) and " " in msg.strip():
+            return msg
+    return None
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``mdzoom`` console script; returns the exit status."""
+    # (OMP_WAIT_POLICY=PASSIVE is set by mdzoom.core on import; see core/__init__.py)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug may come anywhere (also after a verb, whose parser does not know it)
+    debug = "--debug" in argv or bool(os.environ.get("MDZOOM_DEBUG"))
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        parser = build_parser()
+    except Exception as exc:  # a plugin's mdzoom_cli failed
+        msg = _user_error(exc)
+        if msg is None or debug:
+            raise
+        print(f"{PROG}: error: while adding plugin commands: {msg}", file=sys.stderr)
+        return 1
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:   # --help, --version, usage errors (status 2)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        hint = ""
+        if args.command == "run":
+            hint = f"; continue with: mdzoom run {args.config} --resume"
+        print(f"\n{PROG}: interrupted{hint}", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        msg = _user_error(exc)
+        if msg is None or debug:
+            raise
+        print(f"{PROG}: error: {' '.join(msg.split())}", file=sys.stderr)
+        return 1
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # python -m mdzoom.core.cli
+    sys.exit(main())
