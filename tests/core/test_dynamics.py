@@ -9,17 +9,22 @@ from mdzoom.core import testing
 
 from mdz_testsystems import lj_fluid
 
-# LAMMPS 2025.7 on the same system (500 atoms, fcc 0.8442, T* 1.44 → ~0.72, rc 2.5σ with
-# `pair_modify shift yes`, skin 0.3σ, dt 0.005τ) drifts by ~1e-5 ε/τ per particle
-# (benchmarks/lj.py --drift measures both engines side by side).
-MAX_DRIFT = 1e-4   # ε per τ per particle
+# Energy conservation, LJ fluid (fcc 0.8442, T* 1.44 melting to ≈ 0.70, rc 2.5σ shifted,
+# skin 0.3σ, dt 0.005τ), drift = slope of E/N against time after 1,000 steps of melting.
+# benchmarks/lj.py measured, same protocol on 4,000 atoms over 10,000 steps, same run:
+# mdzoom +6.0e-7, LAMMPS 2025.7 (lj/cut/opt) +6.5e-7 ε/atom/τ (2026-11-24). This test's
+# shorter 500-atom run measured 3.1e-6 (noisier fit); the bound leaves room for that noise
+# but fails for a force/energy mismatch, a missed pair or a wrong integrator (≳ 1e-4).
+MAX_DRIFT = 2e-5   # ε per τ per particle
 
 
 def test_nve_lj_fluid_conserves_energy():
     system, state = lj_fluid(cells=5, temperature=1.44)
-    drift, fluct = testing.check_nve_drift(system, state, dt=0.005, n_steps=4000,
+    melt = mz.Simulation(system, mz.VelocityVerlet(dt=0.005), state, skin=0.3, seed=0)
+    melt.run(1000, progress=False)
+    drift, fluct = testing.check_nve_drift(system, melt.state, dt=0.005, n_steps=4000,
                                            max_drift=MAX_DRIFT, every=20, skin=0.3)
-    assert fluct < 1e-3   # RMS fluctuation of E/N around the fit [ε]
+    assert fluct < 3e-4   # RMS fluctuation of E/N around the fit [ε] (measured 8e-5)
 
 
 def test_nve_time_reversible():
