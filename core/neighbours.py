@@ -119,6 +119,11 @@ class NeighbourList:
         """Rebuild the list from ``positions`` (N, 3) [nm] in ``box`` (3, 3) [nm]."""
         x = np.ascontiguousarray(positions, dtype=np.float64)
         box = np.ascontiguousarray(box, dtype=np.float64)
+        if not np.isfinite(x).all():
+            bad = np.unique(np.nonzero(~np.isfinite(x))[0])
+            raise FloatingPointError(
+                f"non-finite positions for {bad.size} particle(s), first: {bad[:5].tolist()} "
+                "(the system blew up, or the input coordinates are broken)")
         heights = box_heights(box)
         rlist = self.rlist
         if rlist >= 0.5 * heights.min():

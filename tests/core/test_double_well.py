@@ -90,6 +90,7 @@ def test_gradient_descent_stays_in_its_well():
     assert np.allclose(x, -A, atol=1e-3)        # all descended to the minimum
 
 
+@pytest.mark.slow
 def test_overdamped_langevin_crosses_at_the_kramers_rate():
     kt = 1.0
     du = 5.0 * kt

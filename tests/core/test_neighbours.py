@@ -102,3 +102,13 @@ def test_box_too_small_is_a_clear_error():
         assert "half the smallest box height" in str(exc)
     else:
         raise AssertionError("expected ValueError")
+
+
+def test_non_finite_positions_are_a_clear_error():
+    import pytest
+
+    x = np.zeros((10, 3))
+    x[3, 1] = np.nan
+    nl = NeighbourList(10, cutoff=1.0, skin=0.1)
+    with pytest.raises(FloatingPointError, match=r"non-finite positions for 1 particle.*\[3\]"):
+        nl.build(x, np.eye(3) * 5.0)
