@@ -1,0 +1,175 @@
+"""Reference energies and forces from GROMACS (double precision) for the all-atom tests.
+
+Run from this folder with GROMACS installed (Debian package `gromacs`: gmx_d 2022.5):
+
+    A6PA6_PDB=/path/to/MDAnalysisTests/data/A6PA6_alpha.pdb python make_references.py
+
+For every system it writes ``<name>/processed.top`` (a self-contained topology: what
+``gmx grompp -pp`` expands from the force-field includes), ``conf.gro``, ``run.mdp``,
+``reference.json`` (``gmx energy`` terms in kJ/mol, and the GROMACS version) and
+``forces.txt`` (N×3 kJ/mol/nm from ``gmx traj -of``). Systems:
+
+- ``a6pa6_amber_vac``: A6PA6 peptide (``A6PA6_alpha.pdb`` from MDAnalysisTests, a
+  MODELLER model), amber99sb-ildn, 1.2 nm reaction-field cutoff (ε_rf = 1), no solvent.
+- ``a6pa6_amber_tip3p_pme``: the same in TIP3P water with PME, DispCorr EnerPres.
+- ``tip3p_box``: a TIP3P water box, PME (settles kept as interactions for a rerun).
+- ``a6pa6_charmm_vac``: charmm27 (without CMAP), UB angles and type-9 dihedrals.
+- ``a6pa6_opls_vac``: OPLS-AA (comb-rule 3, RB dihedrals, fudgeLJ 0.5).
+"""
+
+import json
+import re
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+GMX = os.environ.get("GMX_D", "gmx_d")
+# the peptide model ships with MDAnalysisTests (`pip download --no-deps MDAnalysisTests`,
+# file MDAnalysisTests/data/A6PA6_alpha.pdb); pass its path in A6PA6_PDB
+PDB = Path(os.environ.get("A6PA6_PDB", HERE / "A6PA6_alpha.pdb"))
+
+MDP_COMMON = """\
+integrator      = md
+nsteps          = 0
+cutoff-scheme   = Verlet
+pbc             = xyz
+constraints     = none
+nstcalcenergy   = 1
+nstenergy       = 1
+nstfout         = 1
+"""
+
+MDP_RF = MDP_COMMON + """\
+coulombtype     = Reaction-Field
+epsilon-rf      = 1
+rcoulomb        = 1.2
+rvdw            = 1.2
+vdw-modifier    = Potential-shift
+DispCorr        = no
+verlet-buffer-tolerance = -1
+rlist           = 1.2
+"""
+
+MDP_PME = MDP_COMMON + """\
+coulombtype     = PME
+rcoulomb        = 1.0
+rvdw            = 1.0
+vdw-modifier    = Potential-shift
+DispCorr        = EnerPres
+fourierspacing  = 0.12
+pme-order       = 4
+ewald-rtol      = 1e-5
+verlet-buffer-tolerance = -1
+rlist           = 1.0
+"""
+
+
+def gmx(*args, stdin=None, cwd):
+    res = subprocess.run([GMX, "-quiet", *args], cwd=cwd, input=stdin, text=True,
+                         capture_output=True)
+    if res.returncode != 0:
+        raise RuntimeError(f"gmx {' '.join(args)} failed:\n{res.stdout[-3000:]}\n"
+                           f"{res.stderr[-3000:]}")
+    return res.stdout + res.stderr
+
+
+def energies(work):
+    """Every energy term up to and including Potential, keyed by gmx energy's names."""
+    menu = subprocess.run([GMX, "-quiet", "energy", "-f", "rerun.edr"], cwd=work,
+                          input="0\n", text=True, capture_output=True)
+    menu = menu.stdout + menu.stderr
+    entries = re.findall(r"(\d+)\s+(\S+)", re.split(r"-{20,}", menu)[1])
+    numbers = []
+    for num, name in entries:
+        numbers.append(num)
+        if name == "Potential":
+            break
+    gmx("energy", "-f", "rerun.edr", "-o", "energy.xvg", stdin="\n".join(numbers) + "\n\n",
+        cwd=work)
+    text = (work / "energy.xvg").read_text().splitlines()
+    legends = [ln.split('"')[1] for ln in text if ln.startswith("@ s") and "legend" in ln]
+    rows = [ln for ln in text if ln and ln[0] not in "#@"]
+    values = [float(v) for v in rows[0].split()[1:]]
+    return dict(zip(legends, values))
+
+
+def forces(work):
+    gmx("traj", "-f", "rerun.trr", "-s", "topol.tpr", "-of", "forces.xvg", "-xvg", "none",
+        stdin="0\n", cwd=work)
+    f = np.loadtxt(work / "forces.xvg", ndmin=2)[0, 1:].reshape(-1, 3)
+    return f
+
+
+def rerun(name, gro, top, mdp, extra_files=()):
+    out = HERE / name
+    work = HERE / f"_work_{name}"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir()
+    shutil.copy(gro, work / "conf.gro")
+    shutil.copy(top, work / "topol.top")
+    for f in extra_files:
+        shutil.copy(f, work / Path(f).name)
+    (work / "run.mdp").write_text(mdp)
+    gmx("grompp", "-f", "run.mdp", "-c", "conf.gro", "-p", "topol.top", "-o", "topol.tpr",
+        "-pp", "processed.top", "-maxwarn", "3", cwd=work)
+    gmx("mdrun", "-s", "topol.tpr", "-rerun", "conf.gro", "-e", "rerun.edr", "-o", "rerun.trr",
+        "-g", "rerun.log", "-nt", "1", cwd=work)
+    terms = energies(work)
+    f = forces(work)
+    out.mkdir(exist_ok=True)
+    shutil.copy(work / "processed.top", out / "processed.top")
+    shutil.copy(work / "conf.gro", out / "conf.gro")
+    shutil.copy(work / "run.mdp", out / "run.mdp")
+    np.savetxt(out / "forces.txt", f, fmt="%.8e")
+    version = gmx("--version", cwd=work).splitlines()
+    version = next((ln.strip() for ln in version if "GROMACS version" in ln), "?")
+    (out / "reference.json").write_text(json.dumps(
+        {"terms": terms, "gromacs": version, "precision": "double",
+         "command": "gmx_d grompp + mdrun -rerun + energy, traj -of"}, indent=1))
+    shutil.rmtree(work)
+    print(name, terms)
+
+
+def pdb2gmx(ff, work, extra=()):
+    gmx("pdb2gmx", "-f", str(PDB), "-o", "conf.gro", "-p", "topol.top", "-ff", ff,
+        "-water", "tip3p", "-ignh", *extra, cwd=work)
+    gmx("editconf", "-f", "conf.gro", "-o", "box.gro", "-c", "-d", "1.6", "-bt", "cubic",
+        cwd=work)
+
+
+def main():
+    tmp = HERE / "_build"
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, ff, extra in (("a6pa6_amber_vac", "amber99sb-ildn", ()),
+                            ("a6pa6_charmm_vac", "charmm27", ("-nocmap",)),
+                            ("a6pa6_opls_vac", "oplsaa", ())):
+        work = tmp / name
+        work.mkdir(parents=True)
+        pdb2gmx(ff, work, extra)
+        itps = list(work.glob("*.itp"))
+        rerun(name, work / "box.gro", work / "topol.top", MDP_RF, itps)
+    # solvated peptide with PME
+    work = tmp / "solv"
+    work.mkdir(parents=True)
+    pdb2gmx("amber99sb-ildn", work)
+    gmx("solvate", "-cp", "box.gro", "-cs", "spc216.gro", "-p", "topol.top", "-o",
+        "solv.gro", cwd=work)
+    rerun("a6pa6_amber_tip3p_pme", work / "solv.gro", work / "topol.top", MDP_PME)
+    # pure TIP3P box
+    work = tmp / "water"
+    work.mkdir(parents=True)
+    (work / "topol.top").write_text('#include "amber99sb-ildn.ff/forcefield.itp"\n'
+                                    '#include "amber99sb-ildn.ff/tip3p.itp"\n\n'
+                                    '[ system ]\nTIP3P box\n\n[ molecules ]\n')
+    gmx("solvate", "-cs", "spc216.gro", "-box", "2.6", "2.6", "2.6", "-p", "topol.top", "-o",
+        "water.gro", cwd=work)
+    rerun("tip3p_box", work / "water.gro", work / "topol.top", MDP_PME)
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()
