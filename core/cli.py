@@ -91,6 +91,39 @@ def _cmd_run(args) -> int:
     return 0
 
 
+#: order of ``gmx energy``'s terms, used to print breakdowns the way GROMACS users read them
+GROMACS_TERM_ORDER = ("Bond", "G96Bond", "Harmonic Pot.", "Angle", "G96Angle", "U-B", "Proper Dih.",
+                      "Ryckaert-Bell.", "Improper Dih.", "Per. Imp. Dih.", "LJ-14",
+                      "Coulomb-14", "LJ (SR)", "Disper. corr.", "Coulomb (SR)",
+                      "Coul. recip.", "Position Rest.", "Potential")
+
+
+def _cmd_energy(args) -> int:
+    import numpy as np
+
+    from .force import ForceEvaluator
+    from .gromacs import load_gromacs
+
+    system, state, _ = load_gromacs(args.topology, args.structure, args.mdp,
+                                    include_dirs=args.include)
+    ev = ForceEvaluator(system, skin=0.0)
+    ev.compute(state)
+    terms = dict(ev.terms)
+    ordered = {k: terms[k] for k in GROMACS_TERM_ORDER if k in terms and k != "Potential"}
+    ordered.update({k: v for k, v in terms.items() if k not in ordered and k != "Potential"})
+    ordered["Potential"] = terms["Potential"]
+    if args.forces:
+        np.savetxt(args.forces, ev.forces, fmt="%.10e",
+                   header="forces [kJ/mol/nm], one atom per line in topology order: fx fy fz")
+    if args.json:
+        print(json.dumps({"terms": ordered}))
+    else:
+        width = max(len(k) for k in ordered)
+        for k, v in ordered.items():
+            print(f"{k:<{width}}  {v:18.6f} kJ/mol")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -150,6 +183,19 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
                         "configured number of steps")
     _common_run_options(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("energy", help="single-point energy breakdown of GROMACS inputs",
+                       description="Energy of a structure with a GROMACS topology (and .mdp "
+                                   "settings), term by term with gmx energy's names.")
+    p.add_argument("-p", dest="topology", required=True, metavar="topol.top")
+    p.add_argument("-c", dest="structure", required=True, metavar="conf.gro")
+    p.add_argument("-f", dest="mdp", default=None, metavar="run.mdp")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="extra #include search directory (repeatable)")
+    p.add_argument("--json", action="store_true", help='print {"terms": {name: kJ/mol}}')
+    p.add_argument("--forces", default=None, metavar="FILE",
+                   help="write per-atom forces (N x 3, kJ/mol/nm) as a text table")
+    p.set_defaults(func=_cmd_energy)
 
     if plugin_manager is None:
         from .plugins import get_plugin_manager

@@ -1,0 +1,314 @@
+"""Build a ``System`` from GROMACS inputs (``.top`` + ``.gro`` [+ ``.mdp``]).
+
+The core owns the readers and the non-bonded physics (LJ with the three combination
+rules and ``nonbond_params``, cutoff / reaction-field / PME electrostatics, dispersion
+correction, constraints). Bonded interactions are supplied by plugins: every
+``(section, function type)`` of a topology is looked up in the registry as a force
+named ``"gromacs:<section>:<func>"`` — e.g. ``"gromacs:angles:5"`` — whose registered
+object is a callable ``handler(atoms, params, context) -> Force | None``:
+
+``atoms`` (M, k) int64 global particle indices; ``params`` (M, p) float64 parameters as
+written in the topology (degrees stay degrees); ``context`` a ``GromacsContext`` with
+the defaults, per-atom charges/types and the frame (for position restraints).
+
+So the all-atom plugin registers the AMBER/CHARMM/OPLS function types and the Martini
+plugin adds its own (angle type 10, …) without either importing the other.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import networkx as nx
+import numpy as np
+
+from .state import State
+from .system import System
+from .topology import MoleculeType, Topology
+
+__all__ = ["GromacsContext", "build_system", "load_gromacs", "gromacs_lj_tables",
+           "EXCLUSION_BONDS", "ELEMENTS"]
+
+#: function types of [ bonds ] that are chemical bonds (they generate exclusions)
+EXCLUSION_BONDS = {1, 2, 3, 4, 5, 7, 8, 9}
+
+ELEMENTS = {1: "H", 6: "C", 7: "N", 8: "O", 9: "F", 11: "Na", 12: "Mg", 15: "P", 16: "S",
+            17: "Cl", 19: "K", 20: "Ca", 26: "Fe", 29: "Cu", 30: "Zn", 35: "Br", 53: "I"}
+
+
+@dataclass
+class GromacsContext:
+    """What a bonded-interaction handler may need besides its atoms and parameters.
+
+    ``generate`` (M,) bool marks, for ``[ pairs ]``, the rows whose parameters GROMACS
+    generates from the atom types (gen-pairs; use ``pair_c6c12`` × fudgeLJ).
+    """
+
+    topology: object              # the parsed GromacsTopology (defaults, atomtypes, …)
+    charges: np.ndarray           # (N,) [e]
+    atom_types: list              # (N,) atom type names
+    frame: object = None          # structure the positions came from (reference positions)
+    mdp: object = None
+    generate: np.ndarray | None = None
+
+    @property
+    def defaults(self):
+        return self.topology.defaults
+
+    def pair_c6c12(self, i, j):
+        """(C6, C12) of atoms i, j from their atom types and the combination rule."""
+        return combine_atomtypes(self.topology, self.atom_types[i], self.atom_types[j])
+
+    def to_c6c12(self, v, w):
+        """Convert (v, w) as written in this topology (σ/ε or C6/C12) to (C6, C12)."""
+        return _vw_to_c6c12(v, w, self.topology.defaults.comb_rule)
+
+
+def combine_atomtypes(top, ta, tb):
+    """(C6, C12) for atom types ta, tb by the topology's combination rule (no overrides)."""
+    comb = top.defaults.comb_rule
+    va, wa = top.atomtypes[ta].v, top.atomtypes[ta].w
+    vb, wb = top.atomtypes[tb].v, top.atomtypes[tb].w
+    if comb == 1:
+        return np.sqrt(va * vb), np.sqrt(wa * wb)
+    sig = 0.5 * (va + vb) if comb == 2 else np.sqrt(va * vb)
+    eps = np.sqrt(wa * wb)
+    return 4 * eps * sig ** 6, 4 * eps * sig ** 12
+
+
+def gromacs_lj_tables(top, type_names):
+    """(c6, c12) tables (T, T) [kJ mol⁻¹ nm⁶, nm¹²] for the given atom type names.
+
+    Combination rule 1: geometric on C6 and C12; 2: Lorentz–Berthelot on σ, ε;
+    3: geometric on σ and ε. ``[ nonbond_params ]`` entries override.
+    """
+    comb = top.defaults.comb_rule
+    nt = len(type_names)
+    c6 = np.zeros((nt, nt))
+    c12 = np.zeros((nt, nt))
+    for a, ta in enumerate(type_names):
+        for b, tb in enumerate(type_names):
+            key = tuple(sorted((ta, tb)))
+            if key in top.nonbond_params:
+                _, v, w = top.nonbond_params[key]
+                c6[a, b], c12[a, b] = _vw_to_c6c12(v, w, comb)
+                continue
+            c6[a, b], c12[a, b] = combine_atomtypes(top, ta, tb)
+    return c6, c12
+
+
+def _vw_to_c6c12(v, w, comb):
+    if comb == 1:
+        return v, w
+    return 4 * w * v ** 6, 4 * w * v ** 12
+
+
+def _molecule_graph(mdef, top):
+    g = nx.Graph()
+    for k, a in enumerate(mdef.atoms):
+        atype = top.atomtypes.get(a.type)
+        z = getattr(atype, "atomic_number", 0) if atype is not None else 0
+        g.add_node(k, name=a.name, type=a.type, resname=a.residue, resid=int(a.resnr),
+                   mass=float(a.mass), charge=float(a.charge),
+                   element=ELEMENTS.get(int(z or 0), ""))
+    inter = mdef.interactions
+    for it in inter.get("bonds", ()):
+        if it.func in EXCLUSION_BONDS:
+            g.add_edge(*it.atoms[:2])
+    for it in inter.get("constraints", ()):
+        if it.func == 1:
+            g.add_edge(*it.atoms[:2])
+    for it in inter.get("settles", ()):
+        o = it.atoms[0]
+        g.add_edge(o, o + 1)
+        g.add_edge(o, o + 2)
+        g.add_edge(o + 1, o + 2)
+    excl = []
+    for it in inter.get("exclusions", ()):
+        first = it.atoms[0]
+        excl.extend((first, other) for other in it.atoms[1:])
+    if excl:
+        g.graph["exclusions"] = excl
+    return MoleculeType(mdef.name, g, nrexcl=int(mdef.nrexcl))
+
+
+def _gather_interactions(top):
+    """{(section, func): (atoms (M,k), params list)} over the whole system, global indices."""
+    out = {}
+    offset = 0
+    for name, count in top.molecules:
+        mdef = top.molecule_types[name]
+        n = len(mdef.atoms)
+        for section, items in mdef.interactions.items():
+            if section in ("exclusions",):
+                continue
+            for it in items:
+                key = (section, int(it.func))
+                atoms, params, gen = out.setdefault(key, ([], [], []))
+                for c in range(count):
+                    atoms.append([a + offset + c * n for a in it.atoms])
+                    params.append(tuple(it.params))
+                    gen.append(getattr(it, "generate", False))
+        offset += n * count
+    return out
+
+
+def build_system(top, frame, mdp=None, registry=None):
+    """System + State from a parsed topology, a frame (positions, box) and mdp options.
+
+    Returns ``(system, state, settings)``; ``settings`` records the run options the
+    System does not hold (integrator, dt, nsteps, temperature coupling …).
+    """
+    from .constraints import DistanceConstraints, Settle
+    from .nonbonded import Nonbonded
+    from .plugins import get_plugin_manager
+    from .reaction_field import ReactionFieldExclusions
+
+    registry = registry or get_plugin_manager().registry
+    mol_types = [_molecule_graph(top.molecule_types[name], top)
+                 for name in dict.fromkeys(n for n, _ in top.molecules)]
+    topology = Topology(mol_types, [(n, c) for n, c in top.molecules])
+    if frame.positions.shape[0] != topology.n_particles:
+        raise ValueError(f"the structure has {frame.positions.shape[0]} atoms, the topology's "
+                         f"[ molecules ] add up to {topology.n_particles}")
+    box = frame.box
+    if box is None:
+        raise ValueError("the structure has no box; GROMACS-style runs need one")
+    opts = _mdp_settings(mdp)
+    charges = np.asarray(topology.charges)
+    atom_types = [topology.type_names[t] for t in topology.type_ids]
+    ctx = GromacsContext(top, charges, atom_types, frame, mdp)
+    forces = []
+    # --- non-bonded
+    c6, c12 = gromacs_lj_tables(top, topology.type_names)
+    overrides = {}
+    for a, ta in enumerate(topology.type_names):
+        for b, tb in enumerate(topology.type_names):
+            overrides[(ta, tb)] = _c6c12_to_sigeps(c6[a, b], c12[a, b], ta, tb)
+    nb = Nonbonded(cutoff=opts["rc"], lj={t: (0.0, 0.0) for t in topology.type_names},
+                   modifier=opts["vdw_modifier"], switch_distance=opts["rvdw_switch"],
+                   pair_overrides=overrides, coulomb=opts["coulomb"],
+                   epsilon_r=opts["epsilon_r"], epsilon_rf=opts["epsilon_rf"],
+                   **opts["nonbonded_extra"])
+    forces.append(nb)
+    if opts["coulomb"] == "reaction-field" and np.any(charges != 0):
+        forces.append(ReactionFieldExclusions(cutoff=opts["rc"], epsilon_r=opts["epsilon_r"],
+                                              epsilon_rf=opts["epsilon_rf"]))
+    if opts["reciprocal"] is not None:
+        forces.append(opts["reciprocal"])
+    # --- bonded, from plugins
+    constraints = []
+    hcon = opts["constraints"]
+    for (section, func), (atoms, params, gen) in sorted(_gather_interactions(top).items()):
+        atoms = np.asarray(atoms, dtype=np.int64)
+        if section == "settles":
+            p = np.asarray(params, dtype=float)
+            constraints.append(Settle(atoms[:, 0], float(p[0, 0]), float(p[0, 1])))
+            continue
+        if section == "constraints":
+            p = np.asarray(params, dtype=float)
+            constraints.append(DistanceConstraints(atoms[:, :2], p[:, 0]))
+            continue
+        if section == "bonds" and hcon != "none" and func in (1, 2):
+            p = np.asarray(params, dtype=float)
+            is_h = np.array([[ctx_el == "H" for ctx_el in
+                              (topology.elements[i], topology.elements[j])] for i, j in atoms])
+            take = is_h.any(axis=1) if hcon == "h-bonds" else np.ones(len(atoms), bool)
+            if take.any():
+                constraints.append(DistanceConstraints(atoms[take], p[take, 0]))
+            atoms, params = atoms[~take], [q for q, t in zip(params, take) if not t]
+            gen = [x for x, t in zip(gen, take) if not t]
+            if len(atoms) == 0:
+                continue
+        handler = registry.get_force(f"gromacs:{section}:{func}")
+        width = max(len(q) for q in params) if params else 0
+        p = np.full((len(params), width), np.nan)
+        for r, q in enumerate(params):
+            p[r, :len(q)] = q
+        ctx.generate = np.asarray(gen, dtype=bool)
+        force = handler(atoms, p, ctx)
+        if force is not None:
+            forces.append(force)
+    system = System(topology, box, forces, constraints)
+    v = frame.velocities if frame.velocities is not None else None
+    state = State(frame.positions, v, box=box)
+    return system, state, opts
+
+
+def _c6c12_to_sigeps(c6, c12, ta, tb):
+    if c6 == 0 and c12 == 0:
+        return (0.0, 0.0)
+    if c6 <= 0 or c12 <= 0:
+        raise NotImplementedError(f"LJ pair {ta}-{tb} has C6 = {c6}, C12 = {c12}: only "
+                                  "C6, C12 both > 0 or both 0 are supported")
+    sig = (c12 / c6) ** (1.0 / 6.0)
+    return (sig, c6 * c6 / (4.0 * c12))
+
+
+_COULOMB = {"cut-off": "cutoff", "reaction-field": "reaction-field", "pme": "pme",
+            "ewald": "ewald"}
+_MODIFIERS = {"potential-shift": "potential-shift", "none": "none",
+              "force-switch": "force-switch", "potential-shift-verlet": "potential-shift"}
+
+
+def _mdp_settings(mdp):
+    """Translate mdp options into our force/constraint settings (GROMACS defaults)."""
+    get = (lambda k, d=None: mdp.get(k, d)) if mdp is not None else (lambda k, d=None: d)
+    rvdw = float(get("rvdw", 1.0))
+    rcoul = float(get("rcoulomb", 1.0))
+    if abs(rvdw - rcoul) > 1e-12:
+        raise ValueError(f"rvdw = {rvdw} and rcoulomb = {rcoul} differ; mdzoom uses one "
+                         "cutoff for both (as GROMACS does for most setups)")
+    ctype = str(get("coulombtype", "Cut-off")).lower()
+    if ctype not in _COULOMB:
+        raise ValueError(f"coulombtype {ctype!r} is not supported; available: "
+                         "Cut-off, Reaction-Field, Ewald, PME")
+    vmod = str(get("vdw-modifier", "Potential-shift")).lower()
+    if vmod not in _MODIFIERS:
+        raise ValueError(f"vdw-modifier {vmod!r} is not supported; available: "
+                         "Potential-shift, None, Force-switch")
+    coulomb = _COULOMB[ctype]
+    eps_r = float(get("epsilon-r", 1.0))
+    eps_rf = float(get("epsilon-rf", 0.0 if coulomb == "reaction-field" else 1.0))
+    if coulomb == "cutoff":                      # GROMACS Verlet: RF with ε_rf = 1
+        coulomb, eps_rf = "reaction-field", 1.0
+    extra = {}
+    disp = str(get("dispcorr", get("DispCorr", "no"))).lower()
+    if disp != "no":
+        extra["dispersion_correction"] = {"ener": "Ener", "enerpres": "EnerPres"}[disp]
+    reciprocal = None
+    if coulomb in ("pme", "ewald"):
+        from .ewald import PME
+
+        nb_coulomb = coulomb
+        reciprocal = PME(rtol=float(get("ewald-rtol", 1e-5)), cutoff=rcoul,
+                         spacing=float(get("fourierspacing", 0.12)),
+                         order=int(get("pme-order", 4)), epsilon_r=eps_r)
+        extra["ewald_rtol"] = float(get("ewald-rtol", 1e-5))
+        coulomb = nb_coulomb
+    cons = str(get("constraints", "none")).lower()
+    if cons not in ("none", "h-bonds", "all-bonds"):
+        raise ValueError(f"constraints = {cons} is not supported; available: none, h-bonds, "
+                         "all-bonds")
+    return {"rc": rvdw, "coulomb": coulomb, "epsilon_r": eps_r, "epsilon_rf": eps_rf,
+            "vdw_modifier": _MODIFIERS[vmod],
+            "rvdw_switch": float(get("rvdw-switch", 0.0)) if vmod == "force-switch" else None,
+            "nonbonded_extra": extra, "reciprocal": reciprocal, "constraints": cons,
+            "integrator": str(get("integrator", "md")), "dt": float(get("dt", 0.001)),
+            "nsteps": int(get("nsteps", 0))}
+
+
+def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), registry=None):
+    """Read ``.top`` + structure (+ ``.mdp``) and build ``(system, state, settings)``."""
+    from .io import read_structure
+    from .io.mdp import read_mdp
+    from .io.top import read_top
+
+    mdp = read_mdp(mdp_path) if mdp_path else None
+    defines = None
+    if mdp is not None and mdp.get("define"):
+        defines = mdp.get("define")
+    top = read_top(os.fspath(top_path), include_dirs=include_dirs, defines=defines)
+    frame = read_structure(os.fspath(structure_path))
+    return build_system(top, frame, mdp, registry=registry)

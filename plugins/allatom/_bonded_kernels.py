@@ -1,0 +1,388 @@
+"""numba kernels of the all-atom bonded terms, following GROMACS term by term.
+
+Every kernel takes positions ``x`` (N, 3), the box (3, 3) (GROMACS lower-triangular row
+vectors), the index array and per-interaction parameters (internal units: nm, rad,
+kJ/mol), adds −∂U/∂x into ``forces_out`` and returns the energy [kJ/mol]. Angles and
+dihedrals use GROMACS's conventions: vectors r_ij = x_i − x_j, r_kj = x_k − x_j,
+r_kl = x_k − x_l; θ = atan2(|r_ij × r_kj|, r_ij · r_kj); φ is the angle between
+m = r_ij × r_kj and n = r_kj × r_kl with the sign of r_ij · n (IUPAC, φ = 0 for cis).
+"""
+
+import numba
+import numpy as np
+
+__all__ = ["harmonic_bonds", "g96_bonds", "harmonic_angles", "g96_angles", "urey_bradley",
+           "periodic_torsions", "harmonic_impropers", "ryckaert_bellemans", "pairs14",
+           "position_restraints", "minimum_image"]
+
+# sin²(angle) below which a dihedral counts as degenerate (collinear atoms): its
+# force is zero, as the gradient of φ is undefined there.
+_DEGENERATE = 1e-16
+
+
+@numba.njit(cache=True, inline="always")
+def minimum_image(d0, d1, d2, box):
+    """Minimum-image vector for a lower-triangular box (GROMACS convention).
+
+    Shifts by c, then b, then a (GROMACS's order for triclinic boxes); a zero diagonal
+    element means no periodicity along that vector.
+    """
+    if box[2, 2] > 0.0:
+        n = np.rint(d2 / box[2, 2])
+        d0 -= n * box[2, 0]
+        d1 -= n * box[2, 1]
+        d2 -= n * box[2, 2]
+    if box[1, 1] > 0.0:
+        n = np.rint(d1 / box[1, 1])
+        d0 -= n * box[1, 0]
+        d1 -= n * box[1, 1]
+    if box[0, 0] > 0.0:
+        n = np.rint(d0 / box[0, 0])
+        d0 -= n * box[0, 0]
+    return d0, d1, d2
+
+
+@numba.njit(cache=True, inline="always")
+def _vec(x, box, a, b):
+    """Minimum-image x_a − x_b."""
+    return minimum_image(x[a, 0] - x[b, 0], x[a, 1] - x[b, 1], x[a, 2] - x[b, 2], box)
+
+
+# ---------------------------------------------------------------------------------------
+# bonds
+
+
+@numba.njit(cache=True, error_model="numpy")
+def harmonic_bonds(x, box, atoms, b0, kb, forces_out):
+    """V = ½ kb (r − b0)² (GROMACS bond func 1 and harmonic potential func 6)."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        d0, d1, d2 = _vec(x, box, i, j)
+        r = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        dr = r - b0[t]
+        energy += 0.5 * kb[t] * dr * dr
+        fs = -kb[t] * dr / r if r > 0.0 else 0.0
+        forces_out[i, 0] += fs * d0
+        forces_out[i, 1] += fs * d1
+        forces_out[i, 2] += fs * d2
+        forces_out[j, 0] -= fs * d0
+        forces_out[j, 1] -= fs * d1
+        forces_out[j, 2] -= fs * d2
+    return energy
+
+
+@numba.njit(cache=True, error_model="numpy")
+def g96_bonds(x, box, atoms, b0, kb, forces_out):
+    """V = ¼ kb (r² − b0²)² (GROMOS-96 bond, func 2)."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        d0, d1, d2 = _vec(x, box, i, j)
+        dr2 = d0 * d0 + d1 * d1 + d2 * d2 - b0[t] * b0[t]
+        energy += 0.25 * kb[t] * dr2 * dr2
+        fs = -kb[t] * dr2
+        forces_out[i, 0] += fs * d0
+        forces_out[i, 1] += fs * d1
+        forces_out[i, 2] += fs * d2
+        forces_out[j, 0] -= fs * d0
+        forces_out[j, 1] -= fs * d1
+        forces_out[j, 2] -= fs * d2
+    return energy
+
+
+# ---------------------------------------------------------------------------------------
+# angles
+
+
+@numba.njit(cache=True, inline="always")
+def _add_angle_force(f, i, j, k, dvdt, a0, a1, a2, b0, b1, b2):
+    """Add −dV/dθ ∇θ for θ between a = r_ij and b = r_kj (zero at θ = 0 or π)."""
+    aa = a0 * a0 + a1 * a1 + a2 * a2
+    bb = b0 * b0 + b1 * b1 + b2 * b2
+    ab = a0 * b0 + a1 * b1 + a2 * b2
+    c0 = a1 * b2 - a2 * b1
+    c1 = a2 * b0 - a0 * b2
+    c2 = a0 * b1 - a1 * b0
+    s = np.sqrt(c0 * c0 + c1 * c1 + c2 * c2)  # |a||b| sin θ
+    if s <= 1e-12 * np.sqrt(aa * bb):
+        return
+    # ∂θ/∂x_i = (ab/aa · a − b)/s,  ∂θ/∂x_k = (ab/bb · b − a)/s
+    g = -dvdt / s
+    fi0 = g * (ab / aa * a0 - b0)
+    fi1 = g * (ab / aa * a1 - b1)
+    fi2 = g * (ab / aa * a2 - b2)
+    fk0 = g * (ab / bb * b0 - a0)
+    fk1 = g * (ab / bb * b1 - a1)
+    fk2 = g * (ab / bb * b2 - a2)
+    f[i, 0] += fi0
+    f[i, 1] += fi1
+    f[i, 2] += fi2
+    f[k, 0] += fk0
+    f[k, 1] += fk1
+    f[k, 2] += fk2
+    f[j, 0] -= fi0 + fk0
+    f[j, 1] -= fi1 + fk1
+    f[j, 2] -= fi2 + fk2
+
+
+@numba.njit(cache=True, inline="always")
+def _theta(a0, a1, a2, b0, b1, b2):
+    c0 = a1 * b2 - a2 * b1
+    c1 = a2 * b0 - a0 * b2
+    c2 = a0 * b1 - a1 * b0
+    return np.arctan2(np.sqrt(c0 * c0 + c1 * c1 + c2 * c2), a0 * b0 + a1 * b1 + a2 * b2)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def harmonic_angles(x, box, atoms, theta0, k, forces_out):
+    """V = ½ k (θ − θ0)² (angle func 1); θ0 in rad."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        kk = atoms[t, 2]
+        a0, a1, a2 = _vec(x, box, i, j)
+        b0, b1, b2 = _vec(x, box, kk, j)
+        dth = _theta(a0, a1, a2, b0, b1, b2) - theta0[t]
+        energy += 0.5 * k[t] * dth * dth
+        _add_angle_force(forces_out, i, j, kk, k[t] * dth, a0, a1, a2, b0, b1, b2)
+    return energy
+
+
+@numba.njit(cache=True, error_model="numpy")
+def urey_bradley(x, box, atoms, theta0, k_theta, r13, k_ub, forces_out):
+    """V = ½ kθ (θ − θ0)² + ½ k_UB (r_ik − r13)² (angle func 5); θ0 in rad."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        kk = atoms[t, 2]
+        a0, a1, a2 = _vec(x, box, i, j)
+        b0, b1, b2 = _vec(x, box, kk, j)
+        dth = _theta(a0, a1, a2, b0, b1, b2) - theta0[t]
+        energy += 0.5 * k_theta[t] * dth * dth
+        _add_angle_force(forces_out, i, j, kk, k_theta[t] * dth, a0, a1, a2, b0, b1, b2)
+        d0, d1, d2 = _vec(x, box, i, kk)
+        r = np.sqrt(d0 * d0 + d1 * d1 + d2 * d2)
+        dr = r - r13[t]
+        energy += 0.5 * k_ub[t] * dr * dr
+        fs = -k_ub[t] * dr / r if r > 0.0 else 0.0
+        forces_out[i, 0] += fs * d0
+        forces_out[i, 1] += fs * d1
+        forces_out[i, 2] += fs * d2
+        forces_out[kk, 0] -= fs * d0
+        forces_out[kk, 1] -= fs * d1
+        forces_out[kk, 2] -= fs * d2
+    return energy
+
+
+@numba.njit(cache=True, error_model="numpy")
+def g96_angles(x, box, atoms, cos_theta0, k, forces_out):
+    """V = ½ k (cos θ − cos θ0)² (GROMOS-96 angle, func 2)."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        kk = atoms[t, 2]
+        a0, a1, a2 = _vec(x, box, i, j)
+        b0, b1, b2 = _vec(x, box, kk, j)
+        ia = 1.0 / np.sqrt(a0 * a0 + a1 * a1 + a2 * a2)
+        ib = 1.0 / np.sqrt(b0 * b0 + b1 * b1 + b2 * b2)
+        cos = (a0 * b0 + a1 * b1 + a2 * b2) * ia * ib
+        dc = cos - cos_theta0[t]
+        energy += 0.5 * k[t] * dc * dc
+        # ∂cos/∂x_i = b/(|a||b|) − cos a/|a|², likewise for k
+        g = -k[t] * dc
+        fi0 = g * (b0 * ia * ib - cos * a0 * ia * ia)
+        fi1 = g * (b1 * ia * ib - cos * a1 * ia * ia)
+        fi2 = g * (b2 * ia * ib - cos * a2 * ia * ia)
+        fk0 = g * (a0 * ia * ib - cos * b0 * ib * ib)
+        fk1 = g * (a1 * ia * ib - cos * b1 * ib * ib)
+        fk2 = g * (a2 * ia * ib - cos * b2 * ib * ib)
+        forces_out[i, 0] += fi0
+        forces_out[i, 1] += fi1
+        forces_out[i, 2] += fi2
+        forces_out[kk, 0] += fk0
+        forces_out[kk, 1] += fk1
+        forces_out[kk, 2] += fk2
+        forces_out[j, 0] -= fi0 + fk0
+        forces_out[j, 1] -= fi1 + fk1
+        forces_out[j, 2] -= fi2 + fk2
+    return energy
+
+
+# ---------------------------------------------------------------------------------------
+# dihedrals
+
+
+@numba.njit(cache=True, inline="always")
+def _dihedral(x, box, i, j, k, l):
+    """φ (rad, in (−π, π]) and the vectors its gradient needs.
+
+    Returns (φ, r_ij, r_kj, r_kl, m, n, m·m, n·n) flattened; φ = 0 when m or n vanishes.
+    """
+    a0, a1, a2 = _vec(x, box, i, j)
+    b0, b1, b2 = _vec(x, box, k, j)
+    c0, c1, c2 = _vec(x, box, k, l)
+    m0 = a1 * b2 - a2 * b1
+    m1 = a2 * b0 - a0 * b2
+    m2 = a0 * b1 - a1 * b0
+    n0 = b1 * c2 - b2 * c1
+    n1 = b2 * c0 - b0 * c2
+    n2 = b0 * c1 - b1 * c0
+    s0 = m1 * n2 - m2 * n1
+    s1 = m2 * n0 - m0 * n2
+    s2 = m0 * n1 - m1 * n0
+    phi = np.arctan2(np.sqrt(s0 * s0 + s1 * s1 + s2 * s2), m0 * n0 + m1 * n1 + m2 * n2)
+    if a0 * n0 + a1 * n1 + a2 * n2 < 0.0:
+        phi = -phi
+    mm = m0 * m0 + m1 * m1 + m2 * m2
+    nn = n0 * n0 + n1 * n1 + n2 * n2
+    return (phi, a0, a1, a2, b0, b1, b2, c0, c1, c2, m0, m1, m2, n0, n1, n2, mm, nn)
+
+
+@numba.njit(cache=True, inline="always")
+def _add_dihedral_force(f, i, j, k, l, dvdphi, g):
+    """Add −dV/dφ ∇φ (Blondel & Karplus; GROMACS's do_dih_fup); zero if degenerate."""
+    (_, a0, a1, a2, b0, b1, b2, c0, c1, c2, m0, m1, m2, n0, n1, n2, mm, nn) = g
+    aa = a0 * a0 + a1 * a1 + a2 * a2
+    bb = b0 * b0 + b1 * b1 + b2 * b2
+    cc = c0 * c0 + c1 * c1 + c2 * c2
+    if mm <= _DEGENERATE * aa * bb or nn <= _DEGENERATE * bb * cc:
+        return
+    nb = np.sqrt(bb)
+    gi = -dvdphi * nb / mm
+    gl = dvdphi * nb / nn
+    fi0 = gi * m0
+    fi1 = gi * m1
+    fi2 = gi * m2
+    fl0 = gl * n0
+    fl1 = gl * n1
+    fl2 = gl * n2
+    p = (a0 * b0 + a1 * b1 + a2 * b2) / bb
+    q = (c0 * b0 + c1 * b1 + c2 * b2) / bb
+    s0 = p * fi0 - q * fl0
+    s1 = p * fi1 - q * fl1
+    s2 = p * fi2 - q * fl2
+    f[i, 0] += fi0
+    f[i, 1] += fi1
+    f[i, 2] += fi2
+    f[j, 0] -= fi0 - s0
+    f[j, 1] -= fi1 - s1
+    f[j, 2] -= fi2 - s2
+    f[k, 0] -= fl0 + s0
+    f[k, 1] -= fl1 + s1
+    f[k, 2] -= fl2 + s2
+    f[l, 0] += fl0
+    f[l, 1] += fl1
+    f[l, 2] += fl2
+
+
+@numba.njit(cache=True, error_model="numpy")
+def periodic_torsions(x, box, atoms, phi_s, k, multiplicity, forces_out):
+    """V = k (1 + cos(nφ − φs)) (dihedral func 1, 4 and 9); φs in rad."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        kk = atoms[t, 2]
+        ll = atoms[t, 3]
+        g = _dihedral(x, box, i, j, kk, ll)
+        mdphi = multiplicity[t] * g[0] - phi_s[t]
+        energy += k[t] * (1.0 + np.cos(mdphi))
+        _add_dihedral_force(forces_out, i, j, kk, ll,
+                            -k[t] * multiplicity[t] * np.sin(mdphi), g)
+    return energy
+
+
+@numba.njit(cache=True, error_model="numpy")
+def harmonic_impropers(x, box, atoms, xi0, k, forces_out):
+    """V = ½ k (ξ − ξ0)² with ξ − ξ0 wrapped into [−π, π) (dihedral func 2); ξ0 in rad."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        kk = atoms[t, 2]
+        ll = atoms[t, 3]
+        g = _dihedral(x, box, i, j, kk, ll)
+        dp = g[0] - xi0[t]
+        if dp >= np.pi:
+            dp -= 2.0 * np.pi
+        elif dp < -np.pi:
+            dp += 2.0 * np.pi
+        energy += 0.5 * k[t] * dp * dp
+        _add_dihedral_force(forces_out, i, j, kk, ll, k[t] * dp, g)
+    return energy
+
+
+@numba.njit(cache=True, error_model="numpy")
+def ryckaert_bellemans(x, box, atoms, c, forces_out):
+    """V = Σₙ Cₙ cosⁿψ, ψ = φ − 180° (dihedral func 3, polymer convention)."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        kk = atoms[t, 2]
+        ll = atoms[t, 3]
+        g = _dihedral(x, box, i, j, kk, ll)
+        psi = g[0] - np.pi if g[0] >= 0.0 else g[0] + np.pi
+        cp = np.cos(psi)
+        v = 0.0
+        dvdc = 0.0
+        p = 1.0
+        for n in range(6):
+            v += c[t, n] * p
+            if n < 5:
+                dvdc += (n + 1) * c[t, n + 1] * p
+            p *= cp
+        energy += v
+        _add_dihedral_force(forces_out, i, j, kk, ll, -np.sin(psi) * dvdc, g)
+    return energy
+
+
+# ---------------------------------------------------------------------------------------
+# pairs and restraints
+
+
+@numba.njit(cache=True, error_model="numpy")
+def pairs14(x, box, atoms, c6, c12, qq, coulomb, forces_out):
+    """1-4 pairs: c12/r¹² − c6/r⁶ and coulomb·qq/r, no cutoff. Returns (E_LJ, E_Coul)."""
+    elj = 0.0
+    ecoul = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t, 0]
+        j = atoms[t, 1]
+        d0, d1, d2 = _vec(x, box, i, j)
+        rinv2 = 1.0 / (d0 * d0 + d1 * d1 + d2 * d2)
+        rinv = np.sqrt(rinv2)
+        rinv6 = rinv2 * rinv2 * rinv2
+        vlj = (c12[t] * rinv6 - c6[t]) * rinv6
+        vc = coulomb * qq[t] * rinv
+        elj += vlj
+        ecoul += vc
+        fs = (12.0 * c12[t] * rinv6 - 6.0 * c6[t]) * rinv6 * rinv2 + vc * rinv2
+        forces_out[i, 0] += fs * d0
+        forces_out[i, 1] += fs * d1
+        forces_out[i, 2] += fs * d2
+        forces_out[j, 0] -= fs * d0
+        forces_out[j, 1] -= fs * d1
+        forces_out[j, 2] -= fs * d2
+    return elj, ecoul
+
+
+@numba.njit(cache=True, error_model="numpy")
+def position_restraints(x, box, atoms, reference, k, forces_out):
+    """V = ½ Σ_d k_d (x_d − ref_d)², displacement by minimum image."""
+    energy = 0.0
+    for t in range(atoms.shape[0]):
+        i = atoms[t]
+        d0, d1, d2 = minimum_image(x[i, 0] - reference[t, 0], x[i, 1] - reference[t, 1],
+                                   x[i, 2] - reference[t, 2], box)
+        energy += 0.5 * (k[t, 0] * d0 * d0 + k[t, 1] * d1 * d1 + k[t, 2] * d2 * d2)
+        forces_out[i, 0] -= k[t, 0] * d0
+        forces_out[i, 1] -= k[t, 1] * d1
+        forces_out[i, 2] -= k[t, 2] * d2
+    return energy
