@@ -15,7 +15,9 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import units  # noqa: E402
 from .bonded import HarmonicBond
+from .constraints import ConstraintError, DistanceConstraints, Settle
 from .custom import PythonForce
+from .ewald import PME, EwaldSum, ewald_coefficient, pme_grid
 from .force import BindContext, BoundForce, Force, ForceEvaluator
 from .integrators import Brownian, Integrator, LangevinBAOAB, VelocityVerlet
 from .neighbours import NeighbourList
@@ -43,4 +45,5 @@ __all__ = [
     "every", "Results",
     "PluginManager", "Registry", "Finding", "get_plugin_manager", "hookimpl",
     "fcc_lattice", "maxwell_boltzmann", "remove_com_motion",
+    "DistanceConstraints", "Settle", "ConstraintError",
 ]

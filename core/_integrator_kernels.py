@@ -82,3 +82,23 @@ def kinetic_energy(v, m):
     for i in range(v.shape[0]):
         e += m[i] * (v[i, 0] * v[i, 0] + v[i, 1] * v[i, 1] + v[i, 2] * v[i, 2])
     return 0.5 * e
+
+
+@numba.njit(cache=True, error_model="numpy")
+def drift(x, v, h):
+    """x += h·v."""
+    for i in range(x.shape[0]):
+        x[i, 0] += h * v[i, 0]
+        x[i, 1] += h * v[i, 1]
+        x[i, 2] += h * v[i, 2]
+
+
+@numba.njit(cache=True, error_model="numpy")
+def ornstein_uhlenbeck(v, c1, noise_scale, seed, step):
+    """BAOAB's O: v = c1·v + noise_scale·ξ, the same deviates ``baoa`` draws."""
+    for i in range(v.shape[0]):
+        g0, g1, g2 = gaussian3(seed, step, i)
+        sig = noise_scale[i]
+        v[i, 0] = c1 * v[i, 0] + sig * g0
+        v[i, 1] = c1 * v[i, 1] + sig * g1
+        v[i, 2] = c1 * v[i, 2] + sig * g2

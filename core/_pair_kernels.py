@@ -5,14 +5,20 @@ chunks of slots, each chunk adding forces (Newton's third law) into its own buff
 the caller reduces the buffers with ``NeighbourList.reduce_forces``.
 
 LJ modes: 0 = plain cutoff or potential-shift (the shift constants are zero for plain),
-1 = force-switch. Coulomb: V = f·qᵢqⱼ·(1/r + k_rf r² − c_rf) (plain cutoff: k_rf = c_rf = 0).
+1 = force-switch. Coulomb modes: 0 = reaction field / cutoff,
+V = f·qᵢqⱼ·(1/r + k_rf r² − c_rf) (plain cutoff: k_rf = c_rf = 0); 1 = Ewald real space,
+V = f·qᵢqⱼ·(erfc(βr)/r − c_rf) with c_rf = erfc(β·rc)/rc for GROMACS's potential shift.
 """
+
+import math
 
 import numba
 import numpy as np
 
 LJ_SHIFT = 0
 LJ_FORCE_SWITCH = 1
+COUL_RF = 0
+COUL_EWALD = 1
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -140,8 +146,9 @@ def _switched(r, ir, alpha, r1, a, b, c):
 @numba.njit(cache=True, error_model="numpy")
 def _lj_coulomb_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
                      rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
-                     coul_prefactor, k_rf, c_rf, lo, hi, f, out):
+                     coul_prefactor, k_rf, c_rf, coul_mode, beta, lo, hi, f, out):
     f[:] = 0.0
+    beta_pi = 2.0 * beta / math.sqrt(math.pi)
     e_lj = 0.0
     e_coul = 0.0
     has_lj = rc_lj2 > 0.0
@@ -186,8 +193,14 @@ def _lj_coulomb_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, ch
                 qq = qi * charges[j]
                 if qq != 0.0:
                     ir = 1.0 / np.sqrt(r2)
-                    e_coul += qq * (ir + k_rf * r2 - c_rf)
-                    fs += qq * (ir * ir * ir - 2.0 * k_rf)
+                    if coul_mode == COUL_EWALD:
+                        br = beta * r2 * ir
+                        erfc_r = math.erfc(br) * ir
+                        e_coul += qq * (erfc_r - c_rf)
+                        fs += qq * (erfc_r + beta_pi * math.exp(-br * br)) * ir * ir
+                    else:
+                        e_coul += qq * (ir + k_rf * r2 - c_rf)
+                        fs += qq * (ir * ir * ir - 2.0 * k_rf)
             fx -= fs * d0
             fy -= fs * d1
             fz -= fs * d2
@@ -204,16 +217,54 @@ def _lj_coulomb_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, ch
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def lj_coulomb_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
                       rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
-                      coul_prefactor, k_rf, c_rf, bounds, buffers):
-    """General LJ (shift or force-switch) + Coulomb (cutoff/RF). Returns (U_LJ, U_Coul).
+                      coul_prefactor, k_rf, c_rf, bounds, buffers, coul_mode=COUL_RF,
+                      beta=0.0):
+    """General LJ (shift or force-switch) + Coulomb (cutoff/RF/Ewald real space).
+    Returns (U_LJ, U_Coul).
 
-    ``sw6``/``sw12`` are the (A, B, C) force-switch constants for r⁻⁶ and r⁻¹².
+    ``sw6``/``sw12`` are the (A, B, C) force-switch constants for r⁻⁶ and r⁻¹²;
+    ``coul_mode`` COUL_RF or COUL_EWALD (then ``beta`` [nm⁻¹] and shift ``c_rf``).
     """
     nch = bounds.shape[0] - 1
     energies = np.zeros((nch, 2))
     for c in numba.prange(nch):
         _lj_coulomb_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
                          rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
-                         coul_prefactor, k_rf, c_rf, bounds[c], bounds[c + 1], buffers[c],
-                         energies[c])
+                         coul_prefactor, k_rf, c_rf, coul_mode, beta, bounds[c],
+                         bounds[c + 1], buffers[c], energies[c])
     return energies[:, 0].sum(), energies[:, 1].sum()
+
+
+@numba.njit(cache=True)
+def rf_exclusion_correction(x, q, pairs, box, inv_box, prefactor, k_rf, c_rf, rc2, forces_out):
+    """GROMACS Verlet-scheme reaction field for excluded pairs within rc:
+    f·qᵢqⱼ·(k_rf r² − c_rf) (no 1/r), minimum image. Adds forces, returns the energy."""
+    energy = 0.0
+    for p in range(pairs.shape[0]):
+        i = pairs[p, 0]
+        j = pairs[p, 1]
+        qq = prefactor * q[i] * q[j]
+        d0 = x[j, 0] - x[i, 0]
+        d1 = x[j, 1] - x[i, 1]
+        d2 = x[j, 2] - x[i, 2]
+        s0 = d0 * inv_box[0, 0] + d1 * inv_box[1, 0] + d2 * inv_box[2, 0]
+        s1 = d0 * inv_box[0, 1] + d1 * inv_box[1, 1] + d2 * inv_box[2, 1]
+        s2 = d0 * inv_box[0, 2] + d1 * inv_box[1, 2] + d2 * inv_box[2, 2]
+        s0 -= math.floor(s0 + 0.5)
+        s1 -= math.floor(s1 + 0.5)
+        s2 -= math.floor(s2 + 0.5)
+        d0 = s0 * box[0, 0] + s1 * box[1, 0] + s2 * box[2, 0]
+        d1 = s0 * box[0, 1] + s1 * box[1, 1] + s2 * box[2, 1]
+        d2 = s0 * box[0, 2] + s1 * box[1, 2] + s2 * box[2, 2]
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        if r2 >= rc2:
+            continue
+        energy += qq * (k_rf * r2 - c_rf)
+        fs = -2.0 * qq * k_rf  # force on j along d: −dV/dr·d/r
+        forces_out[i, 0] -= fs * d0
+        forces_out[i, 1] -= fs * d1
+        forces_out[i, 2] -= fs * d2
+        forces_out[j, 0] += fs * d0
+        forces_out[j, 1] += fs * d1
+        forces_out[j, 2] += fs * d2
+    return energy

@@ -4,6 +4,27 @@ Descriptions are parameter-only dataclasses; ``bind(system, evaluator)`` returns
 stepper a ``Simulation`` owns. Random forces come from a counter-based generator keyed
 by (seed, step, particle), so a run resumed from a checkpoint continues bit-for-bit and
 results do not depend on the number of threads.
+
+Constraints (``System.constraints``: SHAKE/RATTLE ``DistanceConstraints``, SETTLE
+``Settle``) are applied only when the system has some; an unconstrained system runs the
+same fused kernels as before. With constraints:
+
+- ``VelocityVerlet`` is velocity Verlet + RATTLE: positions constrained after the drift
+  (reference: the positions before it, velocities corrected by Δx/dt), velocities after
+  the second kick.
+- ``LangevinBAOAB``: velocities constrained after each B and after O, positions after
+  each A (velocities corrected by Δx/(dt/2)).
+- ``Brownian``: positions constrained after the move (v = constrained Δx/dt).
+
+``prepare`` (called before the first step and after loading a checkpoint) puts starting
+positions and velocities that violate the constraints onto them, like GROMACS does at
+the start of a run that is not a continuation; a state that already satisfies them (a
+checkpoint) is left bit-for-bit untouched.
+
+``stepper.constraint_virial`` is the constraint virial of the last step, (3, 3)
+[kJ/mol], in GROMACS's convention Ξ = −½ Σ r ⊗ f: the total constraint impulse of the
+step divided by dt. ``constraint_virial_sum`` / ``constraint_virial_steps`` accumulate
+it over all steps taken.
 """
 
 from __future__ import annotations
@@ -43,18 +64,73 @@ class BoundIntegrator:
         self.masses = m
         self.inv_m = 1.0 / m
         self.forces_valid = False
+        self.constraints = [c.bind(system) for c in system.constraints]
+        if len(self.constraints) > 1:
+            atoms = np.concatenate([c.atoms for c in self.constraints])
+            uniq, counts = np.unique(atoms, return_counts=True)
+            if (counts > 1).any():
+                raise ValueError(f"particle {int(uniq[counts > 1][0])} belongs to more than one "
+                                 "constraint set; put coupled constraints in one "
+                                 "DistanceConstraints")
+        self.n_constraints = sum(int(c.n_constraints) for c in self.constraints)
+        self.constraint_virial = np.zeros((3, 3))
+        self.constraint_virial_sum = np.zeros((3, 3))
+        self.constraint_virial_steps = 0
+        self._x_ref = np.empty((system.n_particles, 3)) if self.constraints else None
+
+    #: whether ``prepare`` also constrains the starting velocities
+    constrains_velocities = True
 
     def prepare(self, state):
-        """Compute forces for the current state (called before the first step)."""
+        """Constrain the starting state if it violates the constraints, then compute
+        forces (called before the first step)."""
+        if self.constraints:
+            self.constrain_start(state)
         self.evaluator.compute(state)
         self.forces_valid = True
+
+    def constrain_start(self, state):
+        """Put positions (and velocities) that violate the constraints onto them; leave a
+        state that satisfies them to the solvers' tolerances untouched."""
+        x, v, box = state.positions, state.velocities, state.box
+        for c in self.constraints:
+            p, _ = c.deviations(x, v, box)
+            if p.size and p.max() > c.tol:
+                c.constrain_positions(x.copy(), x, self.inv_m, box, step=state.step)
+        if self.constrains_velocities:
+            for c in self.constraints:
+                _, q = c.deviations(x, v, box)
+                if q.size and q.max() > c.tol:
+                    c.constrain_velocities(x, v, self.inv_m, box, step=state.step)
+
+    def _constrain_x(self, state, x_ref, h):
+        """Constrain positions after a move of duration ``h`` [ps] (velocities get Δx/h);
+        returns the constraint impulse virial −½ Σ r ⊗ mΔv [amu nm²/ps]."""
+        vir = 0.0
+        for c in self.constraints:
+            vir = vir + c.constrain_positions(x_ref, state.positions, self.inv_m, state.box,
+                                              v=state.velocities, dt=h, step=state.step)
+        return vir / h
+
+    def _constrain_v(self, state):
+        vir = 0.0
+        for c in self.constraints:
+            vir = vir + c.constrain_velocities(state.positions, state.velocities, self.inv_m,
+                                               state.box, step=state.step)
+        return vir
+
+    def _record_virial(self, vir):
+        self.constraint_virial[:] = vir
+        self.constraint_virial_sum += vir
+        self.constraint_virial_steps += 1
 
     def step(self, state, n, seed):  # pragma: no cover - interface
         raise NotImplementedError
 
     def degrees_of_freedom(self):
-        n_con = len(self.system.constraints)
-        return 3 * self.system.n_particles - n_con - (0 if self.thermostatted else 3)
+        """3N − constrained degrees of freedom − 3 (COM) unless thermostatted."""
+        return (3 * self.system.n_particles - self.n_constraints
+                - (0 if self.thermostatted else 3))
 
 
 @dataclass
@@ -69,12 +145,29 @@ class VelocityVerlet(Integrator):
 
 class _BoundVerlet(BoundIntegrator):
     def step(self, state, n, seed):
+        if self.constraints:
+            return self._step_constrained(state, n)
         ev = self.evaluator
         x, v, dt = state.positions, state.velocities, self.desc.dt
         for _ in range(n):
             _k.kick_drift(x, v, ev.forces, self.inv_m, 0.5 * dt, dt)
             ev.compute(state)
             _k.kick(v, ev.forces, self.inv_m, 0.5 * dt)
+            state.step += 1
+            state.time += dt
+
+    def _step_constrained(self, state, n):
+        ev = self.evaluator
+        x, v, dt = state.positions, state.velocities, self.desc.dt
+        x_ref = self._x_ref
+        for _ in range(n):
+            np.copyto(x_ref, x)
+            _k.kick_drift(x, v, ev.forces, self.inv_m, 0.5 * dt, dt)
+            vir = self._constrain_x(state, x_ref, dt)
+            ev.compute(state)
+            _k.kick(v, ev.forces, self.inv_m, 0.5 * dt)
+            vir = vir + self._constrain_v(state)
+            self._record_virial(vir / dt)
             state.step += 1
             state.time += dt
 
@@ -107,12 +200,37 @@ class _BoundBAOAB(BoundIntegrator):
         self.noise = np.sqrt((1.0 - self.c1 ** 2) * KB * desc.temperature * self.inv_m)
 
     def step(self, state, n, seed):
+        if self.constraints:
+            return self._step_constrained(state, n, seed)
         ev = self.evaluator
         x, v, dt = state.positions, state.velocities, self.desc.dt
         for _ in range(n):
             _k.baoa(x, v, ev.forces, self.inv_m, 0.5 * dt, self.c1, self.noise, seed, state.step)
             ev.compute(state)
             _k.kick(v, ev.forces, self.inv_m, 0.5 * dt)
+            state.step += 1
+            state.time += dt
+
+    def _step_constrained(self, state, n, seed):
+        ev = self.evaluator
+        x, v, dt = state.positions, state.velocities, self.desc.dt
+        h = 0.5 * dt
+        x_ref = self._x_ref
+        for _ in range(n):
+            _k.kick(v, ev.forces, self.inv_m, h)
+            vir = self._constrain_v(state)
+            np.copyto(x_ref, x)
+            _k.drift(x, v, h)
+            vir = vir + self._constrain_x(state, x_ref, h)
+            _k.ornstein_uhlenbeck(v, self.c1, self.noise, seed, state.step)
+            vir = vir + self._constrain_v(state)
+            np.copyto(x_ref, x)
+            _k.drift(x, v, h)
+            vir = vir + self._constrain_x(state, x_ref, h)
+            ev.compute(state)
+            _k.kick(v, ev.forces, self.inv_m, h)
+            vir = vir + self._constrain_v(state)
+            self._record_virial(vir / dt)
             state.step += 1
             state.time += dt
 
@@ -138,6 +256,7 @@ class Brownian(Integrator):
 
 class _BoundBrownian(BoundIntegrator):
     thermostatted = True
+    constrains_velocities = False   # v is the step's displacement / dt
 
     def __init__(self, desc, system, evaluator):
         super().__init__(desc, system, evaluator)
@@ -149,8 +268,14 @@ class _BoundBrownian(BoundIntegrator):
     def step(self, state, n, seed):
         ev = self.evaluator
         x, v, dt = state.positions, state.velocities, self.desc.dt
+        x_ref = self._x_ref
         for _ in range(n):
+            if x_ref is not None:
+                np.copyto(x_ref, x)
             _k.brownian(x, v, ev.forces, self.mobility, self.noise, dt, seed, state.step)
+            if x_ref is not None:
+                # constraint force f_c = m γ Δx / dt, so Ξ = (−½ Σ r ⊗ mΔx)·γ/dt
+                self._record_virial(self._constrain_x(state, x_ref, dt) * self.desc.friction)
             state.step += 1
             state.time += dt
             ev.compute(state)

@@ -10,11 +10,29 @@ LJ cutoff modifiers follow GROMACS (``vdw-modifier``):
 Coulomb (``coulombtype``): ``"cutoff"`` is GROMACS's Verlet-scheme Cut-off, i.e. a
 reaction field with ε_rf = 1 (so the potential is shifted to zero at rc);
 ``"reaction-field"`` uses ``epsilon_rf`` (0 means ε_rf = ∞, conducting boundary).
+``"pme"`` / ``"ewald"`` (the same thing here) is the Ewald real-space part
+f·qᵢqⱼ·erfc(βr)/r with β from ``ewald_rtol`` and the cutoff (``ewald.ewald_coefficient``),
+shifted by erfc(β·rc)/rc (GROMACS ``coulomb-modifier = Potential-shift``); pair it with an
+``ewald.PME`` or ``ewald.EwaldSum`` force for the reciprocal part and the corrections.
+
+``rf_exclusion_correction=True`` reproduces GROMACS's Verlet-scheme reaction field
+exactly: excluded pairs within rc get f·qᵢqⱼ·(k_rf r² − c_rf) and every particle the self
+term −½ f qᵢ² c_rf (all in ``Coulomb (SR)``).
+
+``dispersion_correction`` (GROMACS ``DispCorr``; ``"Ener"`` and ``"EnerPres"`` give the
+same energy, term ``Disper. corr.``) adds the long-range dispersion energy of a
+homogeneous fluid, ½ N ⟨C6⟩ (ρ D₆ − s₆), as GROMACS's ``DispersionCorrection`` does:
+D₆ = ∫ 4πr² [−r⁻⁶ − g(r)] dr over all space for the modified dispersion g actually used
+(so the constant of a potential shift or force switch inside the cutoff is included),
+s₆ the constant difference at r → 0 (removing the self pair), ⟨C6⟩ the average over all
+particle pairs that are not excluded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+import math
 
 import numpy as np
 
@@ -22,10 +40,55 @@ from . import _pair_kernels as _k
 from .force import BoundForce, Force
 from .units import COULOMB
 
-__all__ = ["Nonbonded", "LennardJones", "force_switch_constants"]
+__all__ = ["Nonbonded", "LennardJones", "force_switch_constants",
+           "dispersion_correction_constants", "average_c6"]
 
 _MODIFIERS = ("none", "potential-shift", "force-switch")
-_COULOMB = (None, "cutoff", "reaction-field")
+_COULOMB = (None, "cutoff", "reaction-field", "pme", "ewald")
+_COULOMB_MODIFIERS = ("potential-shift", "none")
+_DISPCORR = ("no", "Ener", "EnerPres")
+
+
+def dispersion_correction_constants(modifier, rc, switch_distance=None):
+    """(D₆ [nm⁻³], s₆ [nm⁻⁶]) of GROMACS's dispersion correction for one LJ modifier.
+
+    The energy is ½ N ⟨C6⟩ (ρ D₆ − s₆) with ρ = N/V.
+    """
+    rc3 = rc ** 3
+    if modifier == "none":
+        return -4.0 * math.pi / (3.0 * rc3), 0.0
+    if modifier == "potential-shift":
+        return -8.0 * math.pi / (3.0 * rc3), -1.0 / rc3 ** 2
+    if modifier == "force-switch":
+        r1 = float(switch_distance)
+        a, b, c = force_switch_constants(6.0, r1, rc)
+        # inside r1 the switched r⁻⁶ is r⁻⁶ − c; in [r1, rc] r⁻⁶ − a/3 Δ³ − b/4 Δ⁴ − c
+        x, w = np.polynomial.legendre.leggauss(12)
+        r = 0.5 * (rc - r1) * x + 0.5 * (rc + r1)
+        dr = r - r1
+        sw = 0.5 * (rc - r1) * np.sum(w * 4 * np.pi * r * r
+                                      * (-a / 3 * dr ** 3 - b / 4 * dr ** 4 - c))
+        d6 = -4.0 * math.pi * c * r1 ** 3 / 3.0 + sw - 4.0 * math.pi / (3.0 * rc3)
+        return d6, -c
+    raise ValueError(f"no dispersion correction for LJ modifier {modifier!r}")
+
+
+def average_c6(type_ids, c6_table, n_types, excluded_pairs=None):
+    """⟨C6⟩ over all particle pairs i < j less the excluded ones (GROMACS
+    ``set_avcsixtwelve``). ``c6_table`` flattened (T·T,); ``excluded_pairs`` (P, 2)."""
+    counts = np.bincount(type_ids, minlength=n_types).astype(np.float64)
+    c6 = np.asarray(c6_table).reshape(n_types, n_types)
+    npair_ij = np.outer(counts, counts)
+    npair_ij[np.diag_indices(n_types)] = counts * (counts - 1) / 2
+    iu = np.triu_indices(n_types)
+    csix = float(np.sum(npair_ij[iu] * c6[iu]))
+    npair = float(np.sum(npair_ij[iu]))
+    if excluded_pairs is not None and len(excluded_pairs):
+        ti = type_ids[excluded_pairs[:, 0]]
+        tj = type_ids[excluded_pairs[:, 1]]
+        csix -= float(np.sum(c6[ti, tj]))
+        npair -= len(excluded_pairs)
+    return csix / npair if npair > 0 else 0.0
 
 
 def force_switch_constants(alpha, r1, rc):
@@ -49,8 +112,13 @@ class Nonbonded(Force):
         explicit (sigma, epsilon). ``None`` switches LJ off.
     modifier : "none" | "potential-shift" | "force-switch"
     switch_distance : float [nm]   start of the force switch (required for force-switch)
-    coulomb : None | "cutoff" | "reaction-field"
+    coulomb : None | "cutoff" | "reaction-field" | "pme" | "ewald"
     epsilon_r, epsilon_rf : float   relative permittivity inside / beyond the cutoff
+    ewald_rtol : float       erfc(β·cutoff) for the Ewald real space (GROMACS ``ewald-rtol``)
+    coulomb_modifier : "potential-shift" | "none"   Ewald real-space shift at the cutoff
+    rf_exclusion_correction : bool   GROMACS Verlet-scheme RF terms for excluded pairs
+        and self (default off: plain pair sum)
+    dispersion_correction : "no" | "Ener" | "EnerPres"   long-range dispersion energy
     """
 
     cutoff: float = 1.0
@@ -62,6 +130,10 @@ class Nonbonded(Force):
     coulomb: str | None = None
     epsilon_r: float = 1.0
     epsilon_rf: float = 1.0
+    ewald_rtol: float = 1e-5
+    coulomb_modifier: str = "potential-shift"
+    rf_exclusion_correction: bool = False
+    dispersion_correction: str = "no"
 
     def __post_init__(self):
         if self.modifier not in _MODIFIERS:
@@ -69,7 +141,13 @@ class Nonbonded(Force):
                              f"{', '.join(_MODIFIERS)}")
         if self.coulomb not in _COULOMB:
             raise ValueError(f"unknown Coulomb method {self.coulomb!r}; available: "
-                             "cutoff, reaction-field (PME arrives with the all-atom plugin)")
+                             "cutoff, reaction-field, pme, ewald")
+        if self.coulomb_modifier not in _COULOMB_MODIFIERS:
+            raise ValueError(f"unknown Coulomb modifier {self.coulomb_modifier!r}; "
+                             f"available: {', '.join(_COULOMB_MODIFIERS)}")
+        if self.dispersion_correction not in _DISPCORR:
+            raise ValueError(f"unknown dispersion correction {self.dispersion_correction!r};"
+                             f" available: {', '.join(_DISPCORR)}")
         if self.modifier == "force-switch":
             if self.switch_distance is None or not 0 < self.switch_distance < self.cutoff:
                 raise ValueError("force-switch needs 0 < switch_distance < cutoff; got "
@@ -135,7 +213,9 @@ class _BoundNonbonded(BoundForce):
         self.rc2 = rc * rc
         self.has_lj = desc.lj is not None
         self.has_coul = desc.coulomb is not None and np.any(self.charges != 0)
+        self.dispcorr = desc.dispersion_correction != "no" and self.has_lj
         self.terms = tuple(t for t, on in (("LJ (SR)", True),
+                                           ("Disper. corr.", self.dispcorr),
                                            ("Coulomb (SR)", desc.coulomb is not None)) if on)
         shift = desc.modifier == "potential-shift"
         self.vshift6 = rc ** -6 if shift else 0.0
@@ -155,6 +235,28 @@ class _BoundNonbonded(BoundForce):
             k_rf = (eps_rf - desc.epsilon_r) / ((2 * eps_rf + desc.epsilon_r) * rc ** 3)
         self.k_rf = k_rf
         self.c_rf = 1.0 / rc + k_rf * rc * rc
+        self.coul_mode = _k.COUL_RF
+        self.beta = 0.0
+        if desc.coulomb in ("pme", "ewald"):
+            from .ewald import ewald_coefficient
+
+            self.coul_mode = _k.COUL_EWALD
+            self.beta = ewald_coefficient(rc, desc.ewald_rtol)
+            self.k_rf = 0.0
+            self.c_rf = math.erfc(self.beta * rc) / rc \
+                if desc.coulomb_modifier == "potential-shift" else 0.0
+        self.rf_excl = (desc.rf_exclusion_correction and self.has_coul
+                        and self.coul_mode == _k.COUL_RF)
+        if self.rf_excl or self.dispcorr:
+            start, index = top.exclusions
+            i = np.repeat(np.arange(len(start) - 1, dtype=np.int64), np.diff(start))
+            keep = index > i
+            self.excluded_pairs = np.ascontiguousarray(
+                np.stack([i[keep], index[keep]], axis=1).reshape(-1, 2))
+        if self.dispcorr:
+            self.avg_c6 = average_c6(self.types, self.c6, self.n_types, self.excluded_pairs)
+            self.disp_d6, self.disp_s6 = dispersion_correction_constants(
+                desc.modifier, rc, desc.switch_distance)
         self.last_terms = {}
 
     def compute(self, state, forces_out):
@@ -178,9 +280,24 @@ class _BoundNonbonded(BoundForce):
                 self.c6, self.c12, nl.gather(self.charges), self.rc2 if self.has_lj else 0.0,
                 self.lj_mode, self.vshift6, self.vshift12, self.rsw, self.sw6, self.sw12,
                 self.rc2 if self.has_coul else 0.0, self.coul_prefactor, self.k_rf, self.c_rf,
-                nl.chunk_bounds, buffers)
+                nl.chunk_bounds, buffers, self.coul_mode, self.beta)
         nl.reduce_forces(buffers, forces_out)
+        if self.rf_excl:
+            box = np.ascontiguousarray(state.box, dtype=np.float64)
+            e_coul += _k.rf_exclusion_correction(
+                np.ascontiguousarray(state.positions, dtype=np.float64), self.charges,
+                self.excluded_pairs, box, np.linalg.inv(box), self.coul_prefactor, self.k_rf,
+                self.c_rf, self.rc2, forces_out)
+            e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
+                np.dot(self.charges, self.charges))
         self.last_terms = {"LJ (SR)": e_lj}
+        total = e_lj + e_coul
+        if self.dispcorr:
+            n = self.types.shape[0]
+            rho = n / abs(np.linalg.det(state.box))
+            e_disp = 0.5 * n * self.avg_c6 * (rho * self.disp_d6 - self.disp_s6)
+            self.last_terms["Disper. corr."] = e_disp
+            total += e_disp
         if self.desc.coulomb is not None:
             self.last_terms["Coulomb (SR)"] = e_coul
-        return e_lj + e_coul
+        return total

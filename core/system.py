@@ -22,7 +22,8 @@ class System:
     box : (3, 3) float64 [nm] (a scalar or 3 lengths are accepted)
     forces : list of Force descriptions (parameter-only objects; see ``mdzoom.core.force``)
     constraints : list
-        Constraint descriptions (bond-length constraints arrive with the all-atom plugin).
+        Constraint descriptions (``DistanceConstraints`` solved by SHAKE/RATTLE,
+        ``Settle`` for rigid water; see ``mdzoom.core.constraints``).
     """
 
     topology: Topology
@@ -47,9 +48,14 @@ class System:
         return self.topology.masses
 
     @property
+    def n_constraints(self) -> int:
+        """Degrees of freedom the constraints remove (SETTLE: 3 per water)."""
+        return sum(int(c.n_constraints) for c in self.constraints)
+
+    @property
     def degrees_of_freedom(self) -> int:
-        """3N − 3 (centre-of-mass motion removed) − number of constraints."""
-        return 3 * self.n_particles - 3 - len(self.constraints)
+        """3N − 3 (centre-of-mass motion removed) − constrained degrees of freedom."""
+        return 3 * self.n_particles - 3 - self.n_constraints
 
     def __repr__(self):
         names = ", ".join(type(f).__name__ for f in self.forces)

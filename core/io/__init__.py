@@ -76,3 +76,27 @@ def read_structure(path) -> Frame:
 def write_structure(path, frame: Frame) -> None:
     """Write ``frame`` in the format given by the extension of ``path``."""
     _format_for(path)[1](path, frame)
+
+
+# GROMACS topologies and run parameters (.top/.itp, .mdp).
+from .mdp import MdpOptions, read_mdp  # noqa: E402
+from .top import (AtomDef, AtomType, Defaults, GromacsTopology,  # noqa: E402
+                  Interaction, MoleculeTypeDef, check_coordinates, read_top)
+from .top_preprocessor import Line, preprocess  # noqa: E402
+from .top_writer import write_top  # noqa: E402
+
+__all__ += [
+    "read_top",
+    "write_top",
+    "check_coordinates",
+    "GromacsTopology",
+    "Defaults",
+    "AtomType",
+    "AtomDef",
+    "Interaction",
+    "MoleculeTypeDef",
+    "preprocess",
+    "Line",
+    "read_mdp",
+    "MdpOptions",
+]
