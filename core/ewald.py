@@ -202,7 +202,8 @@ class _BoundEwaldSum(_BoundEwaldBase):
         mv, m2 = mv[keep], m2[keep]
         vol = abs(np.linalg.det(box))
         # half space: each ±m pair once, weight doubled
-        w = 2.0 * self.prefactor / (2.0 * math.pi * vol) * np.exp(-math.pi ** 2 * m2 / beta ** 2) / m2
+        w = (2.0 * self.prefactor / (2.0 * math.pi * vol)
+             * np.exp(-math.pi ** 2 * m2 / beta ** 2) / m2)
         return np.ascontiguousarray(2.0 * math.pi * mv), np.ascontiguousarray(w)
 
     def _reciprocal(self, x, box, forces_out):

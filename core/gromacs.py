@@ -163,7 +163,6 @@ def build_system(top, frame, mdp=None, registry=None):
     from .constraints import DistanceConstraints, Settle
     from .nonbonded import Nonbonded
     from .plugins import get_plugin_manager
-    from .reaction_field import ReactionFieldExclusions
 
     registry = registry or get_plugin_manager().registry
     mol_types = [_molecule_graph(top.molecule_types[name], top)
@@ -192,9 +191,6 @@ def build_system(top, frame, mdp=None, registry=None):
                    epsilon_r=opts["epsilon_r"], epsilon_rf=opts["epsilon_rf"],
                    **opts["nonbonded_extra"])
     forces.append(nb)
-    if opts["coulomb"] == "reaction-field" and np.any(charges != 0):
-        forces.append(ReactionFieldExclusions(cutoff=opts["rc"], epsilon_r=opts["epsilon_r"],
-                                              epsilon_rf=opts["epsilon_rf"]))
     if opts["reciprocal"] is not None:
         forces.append(opts["reciprocal"])
     # --- bonded, from plugins
@@ -274,6 +270,8 @@ def _mdp_settings(mdp):
     if coulomb == "cutoff":                      # GROMACS Verlet: RF with ε_rf = 1
         coulomb, eps_rf = "reaction-field", 1.0
     extra = {}
+    if coulomb == "reaction-field":              # RF terms of excluded and self pairs
+        extra["rf_exclusion_correction"] = True
     disp = str(get("dispcorr", get("DispCorr", "no"))).lower()
     if disp != "no":
         extra["dispersion_correction"] = {"ener": "Ener", "enerpres": "EnerPres"}[disp]
