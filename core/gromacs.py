@@ -195,6 +195,7 @@ def build_system(top, frame, mdp=None, registry=None):
         forces.append(opts["reciprocal"])
     # --- bonded, from plugins
     constraints = []
+    con_pairs, con_lengths = [], []        # one SHAKE set: coupled constraints solve together
     hcon = opts["constraints"]
     for (section, func), (atoms, params, gen) in sorted(_gather_interactions(top).items()):
         atoms = np.asarray(atoms, dtype=np.int64)
@@ -204,7 +205,8 @@ def build_system(top, frame, mdp=None, registry=None):
             continue
         if section == "constraints":
             p = np.asarray(params, dtype=float)
-            constraints.append(DistanceConstraints(atoms[:, :2], p[:, 0]))
+            con_pairs.append(atoms[:, :2])
+            con_lengths.append(p[:, 0])
             continue
         if section == "bonds" and hcon != "none" and func in (1, 2):
             p = np.asarray(params, dtype=float)
@@ -212,7 +214,8 @@ def build_system(top, frame, mdp=None, registry=None):
                               (topology.elements[i], topology.elements[j])] for i, j in atoms])
             take = is_h.any(axis=1) if hcon == "h-bonds" else np.ones(len(atoms), bool)
             if take.any():
-                constraints.append(DistanceConstraints(atoms[take], p[take, 0]))
+                con_pairs.append(atoms[take])
+                con_lengths.append(p[take, 0])
             atoms, params = atoms[~take], [q for q, t in zip(params, take) if not t]
             gen = [x for x, t in zip(gen, take) if not t]
             if len(atoms) == 0:
@@ -226,6 +229,9 @@ def build_system(top, frame, mdp=None, registry=None):
         force = handler(atoms, p, ctx)
         if force is not None:
             forces.append(force)
+    if con_pairs:
+        constraints.append(DistanceConstraints(np.concatenate(con_pairs),
+                                               np.concatenate(con_lengths)))
     system = System(topology, box, forces, constraints)
     v = frame.velocities if frame.velocities is not None else None
     state = State(frame.positions, v, box=box)

@@ -15,6 +15,12 @@ For every system it writes ``<name>/processed.top`` (a self-contained topology: 
 - ``tip3p_box``: a TIP3P water box, PME (settles kept as interactions for a rerun).
 - ``a6pa6_charmm_vac``: charmm27 (without CMAP), UB angles and type-9 dihedrals.
 - ``a6pa6_opls_vac``: OPLS-AA (comb-rule 3, RB dihedrals, fudgeLJ 0.5).
+- ``aapaa_tip3p_hbonds``: a small solvated pentapeptide (heavy atoms of residues 3-7 of
+  A6PA6, ``../top/peptide.pdb``), amber99sb-ildn + TIP3P, PME rc 0.9 nm,
+  ``constraints = h-bonds`` (bonds to H become constraints and leave the Bond term); the
+  dynamics-stability test minimises and runs it at 2 fs.
+
+``python make_references.py aapaa_tip3p_hbonds`` remakes one system only.
 """
 
 import json
@@ -22,6 +28,7 @@ import re
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -141,9 +148,30 @@ def pdb2gmx(ff, work, extra=()):
         cwd=work)
 
 
+MDP_PME_HB = MDP_PME.replace("constraints     = none", "constraints     = h-bonds").replace(
+    "rcoulomb        = 1.0\nrvdw            = 1.0", "rcoulomb        = 0.9\nrvdw            = 0.9"
+).replace("rlist           = 1.0", "rlist           = 0.9")
+
+
+def small_solvated(tmp):
+    work = tmp / "small"
+    work.mkdir(parents=True)
+    gmx("pdb2gmx", "-f", str(HERE.parent / "top" / "peptide.pdb"), "-o", "conf.gro", "-p",
+        "topol.top", "-ff", "amber99sb-ildn", "-water", "tip3p", "-ignh", cwd=work)
+    gmx("editconf", "-f", "conf.gro", "-o", "box.gro", "-c", "-d", "0.7", "-bt", "cubic",
+        cwd=work)
+    gmx("solvate", "-cp", "box.gro", "-cs", "spc216.gro", "-p", "topol.top", "-o",
+        "solv.gro", cwd=work)
+    rerun("aapaa_tip3p_hbonds", work / "solv.gro", work / "topol.top", MDP_PME_HB)
+
+
 def main():
     tmp = HERE / "_build"
     shutil.rmtree(tmp, ignore_errors=True)
+    if sys.argv[1:] == ["aapaa_tip3p_hbonds"]:
+        small_solvated(tmp)
+        shutil.rmtree(tmp)
+        return
     for name, ff, extra in (("a6pa6_amber_vac", "amber99sb-ildn", ()),
                             ("a6pa6_charmm_vac", "charmm27", ("-nocmap",)),
                             ("a6pa6_opls_vac", "oplsaa", ())):
@@ -168,6 +196,7 @@ def main():
     gmx("solvate", "-cs", "spc216.gro", "-box", "2.6", "2.6", "2.6", "-p", "topol.top", "-o",
         "water.gro", cwd=work)
     rerun("tip3p_box", work / "water.gro", work / "topol.top", MDP_PME)
+    small_solvated(tmp)
     shutil.rmtree(tmp)
 
 
