@@ -79,6 +79,18 @@ def _cmd_demo(args) -> int:
 def _cmd_run(args) -> int:
     from .config import format_summary, load_config, run_config
 
+    if args.topology or args.structure or args.mdp:
+        if args.config or not (args.topology and args.structure and args.mdp):
+            raise ValueError("give either CONFIG.toml or all of -p topol.top -c conf.gro "
+                             "-f md.mdp")
+        from .gromacs_run import run_gromacs
+
+        run_gromacs(args.topology, args.structure, args.mdp, args.out or "mdzoom-run",
+                    include_dirs=args.include, progress=_progress(args),
+                    threads=args.threads)
+        return 0
+    if not args.config:
+        raise ValueError("give CONFIG.toml, or -p topol.top -c conf.gro -f md.mdp")
     cfg = load_config(args.config)
     if args.threads is not None:
         cfg.threads = args.threads
@@ -171,11 +183,19 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     _common_run_options(p)
     p.set_defaults(func=_cmd_demo)
 
-    p = sub.add_parser("run", help="run a simulation described by a TOML file",
+    p = sub.add_parser("run", help="run a TOML-described simulation or GROMACS inputs",
                        description="Run the simulation described by CONFIG.toml "
-                                   "(schema: docs/config.md).")
-    p.add_argument("config", metavar="CONFIG.toml")
-    p.add_argument("--out", default=None, metavar="DIR",
+                                   "(schema: docs/config.md), or GROMACS inputs "
+                                   "(-p topol.top -c conf.gro -f md.mdp) as grompp + mdrun "
+                                   "would.")
+    p.add_argument("config", metavar="CONFIG.toml", nargs="?", default=None)
+    p.add_argument("-p", dest="topology", default=None, metavar="topol.top",
+                   help="GROMACS topology (with -c and -f: run GROMACS inputs directly)")
+    p.add_argument("-c", dest="structure", default=None, metavar="conf.gro")
+    p.add_argument("-f", dest="mdp", default=None, metavar="md.mdp")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="extra #include search directory (repeatable)")
+    p.add_argument("-o", "--out", dest="out", default=None, metavar="DIR",
                    help="output directory (default: [output] dir of the config, relative "
                         "to the config file)")
     p.add_argument("--resume", action="store_true",
