@@ -15,6 +15,8 @@ For every system it writes ``<name>/processed.top`` (a self-contained topology: 
 - ``tip3p_box``: a TIP3P water box, PME (settles kept as interactions for a rerun).
 - ``a6pa6_charmm_vac``: charmm27 (without CMAP), UB angles and type-9 dihedrals.
 - ``a6pa6_opls_vac``: OPLS-AA (comb-rule 3, RB dihedrals, fudgeLJ 0.5).
+- ``a6pa6_gromos_vac``: GROMOS 54A7 (comb-rule 1 with C6/C12, united atoms, G96 bonds and
+  angles, harmonic impropers, explicit [ pairtypes ]).
 - ``aapaa_tip3p_hbonds``: a small solvated pentapeptide (heavy atoms of residues 3-7 of
   A6PA6, ``../top/peptide.pdb``), amber99sb-ildn + TIP3P, PME rc 0.9 nm,
   ``constraints = h-bonds`` (bonds to H become constraints and leave the Bond term); the
@@ -142,8 +144,9 @@ def rerun(name, gro, top, mdp, extra_files=()):
 
 
 def pdb2gmx(ff, work, extra=()):
+    water = "spc" if ff.startswith("gromos") else "tip3p"
     gmx("pdb2gmx", "-f", str(PDB), "-o", "conf.gro", "-p", "topol.top", "-ff", ff,
-        "-water", "tip3p", "-ignh", *extra, cwd=work)
+        "-water", water, "-ignh", *extra, cwd=work)
     gmx("editconf", "-f", "conf.gro", "-o", "box.gro", "-c", "-d", "1.6", "-bt", "cubic",
         cwd=work)
 
@@ -165,16 +168,32 @@ def small_solvated(tmp):
     rerun("aapaa_tip3p_hbonds", work / "solv.gro", work / "topol.top", MDP_PME_HB)
 
 
+SYSTEMS_VAC = (("a6pa6_amber_vac", "amber99sb-ildn", ()),
+               ("a6pa6_charmm_vac", "charmm27", ("-nocmap",)),
+               ("a6pa6_opls_vac", "oplsaa", ()),
+               ("a6pa6_gromos_vac", "gromos54a7", ()))
+
+
+def vacuum(tmp, name, ff, extra):
+    work = tmp / name
+    work.mkdir(parents=True)
+    pdb2gmx(ff, work, extra)
+    rerun(name, work / "box.gro", work / "topol.top", MDP_RF, list(work.glob("*.itp")))
+
+
 def main():
     tmp = HERE / "_build"
+    for name, ff, extra in SYSTEMS_VAC:
+        if sys.argv[1:] == [name]:
+            vacuum(tmp, name, ff, extra)
+            shutil.rmtree(tmp)
+            return
     shutil.rmtree(tmp, ignore_errors=True)
     if sys.argv[1:] == ["aapaa_tip3p_hbonds"]:
         small_solvated(tmp)
         shutil.rmtree(tmp)
         return
-    for name, ff, extra in (("a6pa6_amber_vac", "amber99sb-ildn", ()),
-                            ("a6pa6_charmm_vac", "charmm27", ("-nocmap",)),
-                            ("a6pa6_opls_vac", "oplsaa", ())):
+    for name, ff, extra in SYSTEMS_VAC:
         work = tmp / name
         work.mkdir(parents=True)
         pdb2gmx(ff, work, extra)

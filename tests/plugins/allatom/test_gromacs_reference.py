@@ -1,8 +1,9 @@
 """Energies and forces of real GROMACS inputs against gmx_d (tests/data/gromacs).
 
 The references were made by ``tests/data/gromacs/make_references.py`` (gmx_d 2022.5,
-``mdrun -rerun``): A6PA6 with amber99sb-ildn, charmm27 (no CMAP) and OPLS-AA in a
-reaction-field cutoff; the same amber peptide solvated in TIP3P with PME; a TIP3P box.
+``mdrun -rerun``): A6PA6 with amber99sb-ildn, charmm27 (no CMAP), OPLS-AA and GROMOS
+54A7 in a reaction-field cutoff; the amber peptide solvated in TIP3P with PME; a TIP3P
+box; a small solvated peptide with h-bond constraints.
 Tolerances are the issue's: bonded terms 1e-5 relative (or 1e-3 kJ/mol), LJ and
 short-range Coulomb 1e-4 relative, reciprocal space as ewald-rtol implies.
 """
@@ -17,8 +18,8 @@ from mdzoom.core.force import ForceEvaluator
 from mdzoom.core.gromacs import load_gromacs
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "gromacs"
-SYSTEMS = ["a6pa6_amber_vac", "a6pa6_charmm_vac", "a6pa6_opls_vac", "tip3p_box",
-           "a6pa6_amber_tip3p_pme", "aapaa_tip3p_hbonds"]
+SYSTEMS = ["a6pa6_amber_vac", "a6pa6_charmm_vac", "a6pa6_opls_vac", "a6pa6_gromos_vac",
+           "tip3p_box", "a6pa6_amber_tip3p_pme", "aapaa_tip3p_hbonds"]
 BONDED = {"Bond", "G96Bond", "Harmonic Pot.", "Angle", "G96Angle", "U-B", "Proper Dih.", "Ryckaert-Bell.",
           "Improper Dih.", "Per. Imp. Dih.", "LJ-14", "Coulomb-14", "Position Rest."}
 
