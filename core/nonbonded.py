@@ -48,6 +48,10 @@ _COULOMB = (None, "cutoff", "reaction-field", "pme", "ewald")
 _COULOMB_MODIFIERS = ("potential-shift", "none")
 _DISPCORR = ("no", "Ener", "EnerPres")
 
+#: use the molecule-pair kernel for systems of three-site molecules with Ewald (rigid
+#: water); set False to force the general atom-pair kernel (benchmarks, tests)
+TRIPLES_KERNEL = True
+
 
 def dispersion_correction_constants(modifier, rc, switch_distance=None):
     """(D₆ [nm⁻³], s₆ [nm⁻⁶]) of GROMACS's dispersion correction for one LJ modifier.
@@ -204,7 +208,6 @@ class _BoundNonbonded(BoundForce):
     def __init__(self, desc: Nonbonded, system, context):
         top = system.topology
         self.desc = desc
-        self.nl = context.neighbour_list(desc.cutoff)
         self.types = np.ascontiguousarray(top.type_ids, dtype=np.int32)
         self.n_types = len(top.type_names)
         self.c6, self.c12 = desc.c6_c12_tables(top.type_names)
@@ -257,9 +260,38 @@ class _BoundNonbonded(BoundForce):
             self.avg_c6 = average_c6(self.types, self.c6, self.n_types, self.excluded_pairs)
             self.disp_d6, self.disp_s6 = dispersion_correction_constants(
                 desc.modifier, rc, desc.switch_distance)
+        self.triples = None
+        if TRIPLES_KERNEL and self._triples_apply(system, context.skin):
+            self.triples = _Triples(self, system, context.skin)
+            self.nl = None
+        else:
+            self.nl = context.neighbour_list(desc.cutoff)
         self.last_terms = {}
 
+    def _triples_apply(self, system, skin):
+        """Three-site molecules (first atom + two, e.g. rigid water) with Ewald and a
+        plain or shifted LJ: every atom excludes exactly the other two of its triple."""
+        if (self.coul_mode != _k.COUL_EWALD or not self.has_coul
+                or self.lj_mode != _k.LJ_SHIFT):
+            return False
+        n = self.types.shape[0]
+        start, index = system.topology.exclusions
+        if n == 0 or n % 3 or len(index) != 2 * n or np.any(np.diff(start) != 2):
+            return False
+        first = 3 * (np.arange(n) // 3)
+        got = np.sort(np.asarray(index).reshape(n, 2), axis=1)
+        want = np.sort(np.stack([first + (np.arange(n) - first + 1) % 3,
+                                 first + (np.arange(n) - first + 2) % 3], axis=1), axis=1)
+        if not np.array_equal(got, want):
+            return False
+        from .neighbours import box_heights
+        # a molecule-centre list of radius rc + 2·(O–H + margin) + skin must fit the box
+        return self.desc.cutoff + 2 * 0.2 + skin < 0.5 * box_heights(system.box).min()
+
     def compute(self, state, forces_out):
+        if self.triples is not None:
+            e_lj, e_coul = self.triples.compute(state, forces_out)
+            return self._finish(state, e_lj, e_coul)
         nl = self.nl
         types = nl.gather(self.types)
         buffers = nl.force_buffers()
@@ -290,6 +322,9 @@ class _BoundNonbonded(BoundForce):
                 self.c_rf, self.rc2, forces_out)
             e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
                 np.dot(self.charges, self.charges))
+        return self._finish(state, e_lj, e_coul)
+
+    def _finish(self, state, e_lj, e_coul):
         self.last_terms = {"LJ (SR)": e_lj}
         total = e_lj + e_coul
         if self.dispcorr:
@@ -301,3 +336,73 @@ class _BoundNonbonded(BoundForce):
         if self.desc.coulomb is not None:
             self.last_terms["Coulomb (SR)"] = e_coul
         return total
+
+
+class _Triples:
+    """Short-range LJ + Ewald for a system made only of three-site molecules.
+
+    The list holds pairs of molecules (first atoms) within rc + 2R + skin, R the largest
+    distance of an atom from its molecule's first atom (+ 0.01 nm); each listed pair
+    evaluates its nine atom pairs with r < rc. So it holds the same atom pairs as an atom
+    list, is rebuilt when a first atom moved skin/2 (or R grew: flexible molecules), and
+    is 9× shorter. erfc and exp(−x²) come from ``_pair_kernels.erfc_exp``.
+    """
+
+    def __init__(self, bound, system, skin):
+        from .neighbours import NeighbourList
+
+        self.b = bound
+        n = bound.types.shape[0]
+        self.m = n // 3
+        self.skin = skin
+        self.radius = None
+        self.nl = None
+        self.tab = _erfc_table()
+        self.inv_h = 1.0 / _k.ERFC_H
+        self.lj_on = (bound.c6 != 0) | (bound.c12 != 0)
+        self._types = bound.types.reshape(self.m, 3)
+        self._qs = (bound.charges * bound.coul_prefactor).reshape(self.m, 3)
+        self._ys = np.zeros((self.m, 3, 3))
+        self._builds = -1
+        self._NL = NeighbourList
+
+    def compute(self, state, forces_out):
+        b = self.b
+        x = np.ascontiguousarray(state.positions, dtype=np.float64)
+        box = np.ascontiguousarray(state.box, dtype=np.float64)
+        centres = np.ascontiguousarray(x[0::3])
+        if self.nl is None:
+            inv_box = np.linalg.inv(box)
+            r2 = _k.gather_triples(x, np.arange(self.m), np.zeros((self.m, 3)), box,
+                                   inv_box, self._ys)
+            self.radius = math.sqrt(r2) + 0.01
+            self.nl = self._NL(self.m, b.desc.cutoff + 2 * self.radius, self.skin)
+        nl = self.nl
+        nl.update(centres, box)
+        inv_box = np.linalg.inv(box)
+        r2 = _k.gather_triples(x, nl.order, nl.offsets, box, inv_box, self._ys)
+        if math.sqrt(r2) > self.radius:      # a molecule stretched: widen and rebuild
+            self.radius = math.sqrt(r2) + 0.01
+            nl.cutoff = b.desc.cutoff + 2 * self.radius
+            nl.build(centres, box)
+            _k.gather_triples(x, nl.order, nl.offsets, box, inv_box, self._ys)
+        if self._builds != nl.n_builds:
+            self._builds = nl.n_builds
+            self.types = np.ascontiguousarray(self._types[nl.order])
+            self.qs = np.ascontiguousarray(self._qs[nl.order])
+            self.buffers = np.empty((nl.n_chunks, self.m, 3, 3))
+        e_lj, e_coul = _k.ewald_lj_triples_forces(
+            self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
+            b.c12, self.lj_on, self.qs, b.rc2, b.vshift6, b.vshift12, b.c_rf, b.beta,
+            self.tab, self.inv_h, nl.chunk_bounds, self.buffers)
+        _k.reduce_triples(self.buffers, nl.order, forces_out)
+        return e_lj, e_coul
+
+
+_ERFC_TABLE = []
+
+
+def _erfc_table():
+    if not _ERFC_TABLE:
+        _ERFC_TABLE.append(_k.erfc_exp_table())
+    return _ERFC_TABLE[0]
