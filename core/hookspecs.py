@@ -33,6 +33,10 @@ def mdzoom_forces(registry):
 
     ``cls`` is a ``Force`` subclass (or a factory returning one) constructible from
     keyword arguments, so a TOML ``[[forces]]`` table ``{type = name, **params}`` builds it.
+    Two name patterns are conventions the core looks up: ``"gromacs:<section>:<func>"`` is a
+    handler ``fn(atoms, params, context) -> Force | None`` for that GROMACS function type
+    (``mdzoom.core.gromacs``), and ``"openmm:<ClassName>"`` an OpenMM converter
+    ``fn(force, system, openmm) -> list[openmm.Force]`` (``mdzoom.core.openmm_export``).
     Returns nothing.
     """
 

@@ -5,7 +5,9 @@ It registers, like any third-party plugin would:
 
 - the bonded forces (``HarmonicBonds``, ``HarmonicAngles``, ``PeriodicTorsions``, …);
 - a handler per GROMACS ``(section, function type)`` as force ``"gromacs:<section>:<func>"``,
-  which the core's GROMACS system builder (``mdzoom.core.gromacs``) looks up.
+  which the core's GROMACS system builder (``mdzoom.core.gromacs``) looks up;
+- an OpenMM converter per force as ``"openmm:<ClassName>"``, which the core's
+  ``mdzoom.core.openmm_export`` looks up.
 """
 
 from mdzoom.core import hookimpl
@@ -24,6 +26,10 @@ def mdzoom_forces(registry):
         registry.add_force(_kebab(name), getattr(bonded, name))
     for name, handler in HANDLERS.items():
         registry.add_force(name, handler)
+    from .openmm_export import OPENMM_CONVERTERS    # imports without OpenMM installed
+
+    for name, fn in OPENMM_CONVERTERS.items():
+        registry.add_force(name, fn)
 
 
 def _kebab(name):

@@ -99,7 +99,8 @@ def _warnings(stderr):
 def test_grompp_accepts_written_files(written):
     """grompp takes the written pair with no more warnings than the original inputs
     (the reference .mdp files themselves draw one, e.g. epsilon-rf = epsilon-r), and the
-    two run inputs are equivalent by ``gmx check -s1 -s2`` (only the random ``ld_seed`` may differ)."""
+    two run inputs are equivalent by ``gmx check -s1 -s2`` (only the random ``ld_seed``
+    may differ)."""
     d, out, top, frame, mdp = written
     ref = _grompp(d / "processed.top", d / "conf.gro", d / "run.mdp", out / "ref.tpr", 10)
     assert ref.returncode == 0, ref.stderr[-3000:]
