@@ -47,3 +47,7 @@ __all__ = [
     "fcc_lattice", "maxwell_boltzmann", "remove_com_motion",
     "DistanceConstraints", "Settle", "ConstraintError",
 ]
+
+from .virtual_sites import VirtualSites3  # noqa: E402
+
+__all__ += ["VirtualSites3"]

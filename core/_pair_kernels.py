@@ -281,7 +281,7 @@ ERFC_DEGREE = 9
 ERFC_XMAX = 6.0
 
 
-def erfc_exp_table(h=ERFC_H, degree=ERFC_DEGREE, xmax=ERFC_XMAX):
+def erfc_exp_table(h=ERFC_H, xmax=ERFC_XMAX):
     """Coefficients (n, degree + 1, 2) of erfc(x) ([..., 0]) and exp(−x²) ([..., 1]) on
     intervals [k h, (k + 1) h), k < n = xmax / h, as power series in u = 2(x − x_mid)/h ∈
     [−1, 1] (Chebyshev interpolation on 40 nodes from ``math.erfc``/``math.exp``).
@@ -289,6 +289,7 @@ def erfc_exp_table(h=ERFC_H, degree=ERFC_DEGREE, xmax=ERFC_XMAX):
     h = 1/8, degree 9: relative error ≤ 3e-11 on [0, 6] and ≤ 2e-14 on [0, 3.5]
     (``tests/core/test_erfc.py``). Evaluate with ``erfc_exp``.
     """
+    degree = ERFC_DEGREE
     n = int(round(xmax / h))
     nodes = 40
     u = np.cos(np.pi * (np.arange(nodes) + 0.5) / nodes)
@@ -303,17 +304,16 @@ def erfc_exp_table(h=ERFC_H, degree=ERFC_DEGREE, xmax=ERFC_XMAX):
 
 @numba.njit(cache=True, inline="always")
 def erfc_exp(x, tab, inv_h):
-    """(erfc(x), exp(−x²)) for x ≥ 0 from ``erfc_exp_table`` (``inv_h`` = 1/h)."""
+    """(erfc(x), exp(−x²)) for x ≥ 0 from ``erfc_exp_table()`` (degree 9; ``inv_h`` = 1/h)."""
     k = int(x * inv_h)
     if k >= tab.shape[0]:
         return math.erfc(x), math.exp(-x * x)
     u = 2.0 * x * inv_h - (2 * k + 1)
-    deg = tab.shape[1] - 1
-    pe = tab[k, deg, 0]
-    px = tab[k, deg, 1]
-    for p in range(deg - 1, -1, -1):
-        pe = pe * u + tab[k, p, 0]
-        px = px * u + tab[k, p, 1]
+    c = tab[k]
+    pe = ((((((((c[9, 0] * u + c[8, 0]) * u + c[7, 0]) * u + c[6, 0]) * u + c[5, 0]) * u
+              + c[4, 0]) * u + c[3, 0]) * u + c[2, 0]) * u + c[1, 0]) * u + c[0, 0]
+    px = ((((((((c[9, 1] * u + c[8, 1]) * u + c[7, 1]) * u + c[6, 1]) * u + c[5, 1]) * u
+              + c[4, 1]) * u + c[3, 1]) * u + c[2, 1]) * u + c[1, 1]) * u + c[0, 1]
     return pe, px
 
 
@@ -369,8 +369,8 @@ def gather_triples(x, order, offsets, box, inv_box, ys):
 
 @numba.njit(cache=True, error_model="numpy")
 def _ewald_lj_triples_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, lj_on,
-                           qs, rc2, vshift6, vshift12, c_rf, beta, tab, inv_h, lo, hi, f,
-                           out):
+                           qs, coul_prefactor, rc2, far2, vshift6, vshift12, c_rf, beta,
+                           tab, inv_h, lo, hi, f, out):
     """Molecule pairs of slots [lo, hi): all 9 atom pairs, r < rc, LJ (shift) + Ewald."""
     f[:] = 0.0
     beta_pi = 2.0 * beta / math.sqrt(math.pi)
@@ -381,12 +381,17 @@ def _ewald_lj_triples_rows(ys, neighbours, counts, shifts, types, n_types, c6, c
             e = neighbours[i, m]
             j = e >> 5
             s = e & 31
+            c0 = ys[j, 0, 0] + shifts[s, 0] - ys[i, 0, 0]
+            c1 = ys[j, 0, 1] + shifts[s, 1] - ys[i, 0, 1]
+            c2 = ys[j, 0, 2] + shifts[s, 2] - ys[i, 0, 2]
+            if c0 * c0 + c1 * c1 + c2 * c2 >= far2:
+                continue                 # first atoms ≥ rc + 2R apart: no pair within rc
             for a in range(3):
                 # atom a of i, moved by −shift: d = y_j,b − (y_i,a − shift)
                 x0 = ys[i, a, 0] - shifts[s, 0]
                 x1 = ys[i, a, 1] - shifts[s, 1]
                 x2 = ys[i, a, 2] - shifts[s, 2]
-                qa = qs[i, a]
+                qa = qs[i, a] * coul_prefactor
                 row = types[i, a] * n_types
                 fx = 0.0
                 fy = 0.0
@@ -431,18 +436,20 @@ def _ewald_lj_triples_rows(ys, neighbours, counts, shifts, types, n_types, c6, c
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def ewald_lj_triples_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, lj_on,
-                            qs, rc2, vshift6, vshift12, c_rf, beta, tab, inv_h, bounds,
-                            buffers):
+                            qs, coul_prefactor, rc2, far2, vshift6, vshift12, c_rf, beta,
+                            tab, inv_h, bounds, buffers):
     """LJ (plain / potential-shift) + Ewald real space between three-site molecules over a
     half list of molecules (slots: ``ys`` (M, 3, 3) from ``gather_triples``; ``types``,
-    ``qs`` (M, 3) per slot, ``qs`` scaled by f/ε_r; ``lj_on`` (T·T,) C6 or C12 ≠ 0).
+    ``qs`` (M, 3) charges [e] per slot,
+    ``coul_prefactor`` f/ε_r; ``far2`` (rc + 2R)², R the largest atom–first-atom
+    distance, beyond which a molecule pair is skipped; ``lj_on`` (T·T,) C6 or C12 ≠ 0).
     Returns (U_LJ, U_Coul); forces in ``buffers`` (n_chunks, M, 3, 3)."""
     nch = bounds.shape[0] - 1
     energies = np.zeros((nch, 2))
     for c in numba.prange(nch):
         _ewald_lj_triples_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12,
-                               lj_on, qs, rc2, vshift6, vshift12, c_rf, beta, tab, inv_h,
-                               bounds[c], bounds[c + 1], buffers[c], energies[c])
+                               lj_on, qs, coul_prefactor, rc2, far2, vshift6, vshift12,
+                               c_rf, beta, tab, inv_h, bounds[c], bounds[c + 1], buffers[c], energies[c])
     return energies[:, 0].sum(), energies[:, 1].sum()
 
 

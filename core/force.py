@@ -18,6 +18,12 @@ and reads the list's arrays in ``compute``; the engine refreshes it before each
 evaluation. A bound force with more than one energy term sets ``last_terms`` (term name
 → kJ/mol) in ``compute``; with one term the engine files the returned energy under it.
 Term names follow ``gmx energy`` (``Bond``, ``LJ (SR)``, ``Coulomb (SR)``, …).
+
+Virtual sites (``System.virtual_sites``) are handled here, so every integrator,
+minimiser and single-point evaluation gets them: ``compute`` constructs the site
+positions in ``state.positions`` first and spreads the forces on the sites onto their
+constructing atoms last (the rows of the sites end up zero). Bound forces see the sites
+as ordinary particles.
 """
 
 from __future__ import annotations
@@ -85,6 +91,7 @@ class ForceEvaluator:
         self.system = system
         self.context = BindContext(system, skin)
         self.bound = [f.bind(system, self.context) for f in system.forces]
+        self.virtual_sites = [v.bind(system) for v in getattr(system, "virtual_sites", ())]
         self.neighbours = self.context.neighbours
         self.forces = np.zeros((system.n_particles, 3))
         self.energy = 0.0
@@ -94,6 +101,9 @@ class ForceEvaluator:
         """Zero ``forces_out`` (default: ``self.forces``), add all forces, return U [kJ/mol]."""
         f = self.forces if forces_out is None else forces_out
         f[:] = 0.0
+        if self.virtual_sites:
+            for vs in self.virtual_sites:
+                vs.construct(state.positions, state.box)
         if self.neighbours is not None:
             self.neighbours.update(state.positions, state.box)
         total = 0.0
@@ -107,6 +117,9 @@ class ForceEvaluator:
             else:
                 name = b.terms[0]
                 terms[name] = terms.get(name, 0.0) + e
+        if self.virtual_sites:
+            for vs in reversed(self.virtual_sites):
+                vs.spread(state.positions, f, state.box)
         terms["Potential"] = total
         self.energy = total
         self.terms = terms

@@ -11,6 +11,11 @@ object is a callable ``handler(atoms, params, context) -> Force | None``:
 written in the topology (degrees stay degrees); ``context`` a ``GromacsContext`` with
 the defaults, per-atom charges/types and the frame (for position restraints).
 
+The core itself handles ``[ settles ]``, ``[ constraints ]`` and ``[ virtual_sites3 ]``
+(function 1 becomes a ``VirtualSites3`` in ``System.virtual_sites``). Like grompp
+(checked with gmx_d 2022.5), a virtual site gets no generated exclusions: only those
+of the topology's ``[ exclusions ]`` (TIP4P lists them).
+
 So the all-atom plugin registers the AMBER/CHARMM/OPLS function types and the Martini
 plugin adds its own (angle type 10, …) without either importing the other.
 """
@@ -163,6 +168,7 @@ def build_system(top, frame, mdp=None, registry=None):
     from .constraints import DistanceConstraints, Settle
     from .nonbonded import Nonbonded
     from .plugins import get_plugin_manager
+    from .virtual_sites import VirtualSites3
 
     registry = registry or get_plugin_manager().registry
     mol_types = [_molecule_graph(top.molecule_types[name], top)
@@ -195,6 +201,7 @@ def build_system(top, frame, mdp=None, registry=None):
         forces.append(opts["reciprocal"])
     # --- bonded, from plugins
     constraints = []
+    virtual_sites = []
     con_pairs, con_lengths = [], []        # one SHAKE set: coupled constraints solve together
     hcon = opts["constraints"]
     for (section, func), (atoms, params, gen) in sorted(_gather_interactions(top).items()):
@@ -202,6 +209,13 @@ def build_system(top, frame, mdp=None, registry=None):
         if section == "settles":
             p = np.asarray(params, dtype=float)
             constraints.append(Settle(atoms[:, 0], float(p[0, 0]), float(p[0, 1])))
+            continue
+        if section == "virtual_sites3":
+            if func != 1:
+                raise NotImplementedError(f"[ virtual_sites3 ] function {func} is not "
+                                          "supported; available: 1")
+            p = np.asarray(params, dtype=float)
+            virtual_sites.append(VirtualSites3(atoms[:, 0], atoms[:, 1:4], p[:, 0], p[:, 1]))
             continue
         if section == "constraints":
             p = np.asarray(params, dtype=float)
@@ -232,7 +246,7 @@ def build_system(top, frame, mdp=None, registry=None):
     if con_pairs:
         constraints.append(DistanceConstraints(np.concatenate(con_pairs),
                                                np.concatenate(con_lengths)))
-    system = System(topology, box, forces, constraints)
+    system = System(topology, box, forces, constraints, virtual_sites)
     v = frame.velocities if frame.velocities is not None else None
     state = State(frame.positions, v, box=box)
     return system, state, opts

@@ -21,6 +21,13 @@ positions and velocities that violate the constraints onto them, like GROMACS do
 the start of a run that is not a continuation; a state that already satisfies them (a
 checkpoint) is left bit-for-bit untouched.
 
+Virtual sites (``System.virtual_sites``) are massless and not integrated: their
+``inv_m`` is 0, so kicks, drifts and noise leave them alone; the force evaluator places
+them from their constructing atoms before every force evaluation (and spreads their
+forces onto those atoms). ``prepare`` sets their velocities to 0, which the steps keep,
+so they add nothing to the kinetic energy; each removes 3 degrees of freedom. A
+massless particle that is not a virtual site is an error.
+
 ``stepper.constraint_virial`` is the constraint virial of the last step, (3, 3)
 [kJ/mol], in GROMACS's convention Ξ = −½ Σ r ⊗ f: the total constraint impulse of the
 step divided by dt. ``constraint_virial_sum`` / ``constraint_virial_steps`` accumulate
@@ -35,6 +42,7 @@ import numpy as np
 
 from . import _integrator_kernels as _k
 from .units import KB
+from .virtual_sites import virtual_site_indices
 
 __all__ = ["Integrator", "VelocityVerlet", "LangevinBAOAB", "Brownian"]
 
@@ -58,11 +66,24 @@ class BoundIntegrator:
         self.system = system
         self.evaluator = evaluator
         m = np.ascontiguousarray(system.masses, dtype=np.float64)
-        if np.any(m <= 0):
-            raise ValueError("all masses must be positive for dynamics (virtual sites are not "
-                             "integrated; remove zero-mass particles)")
+        vsites = virtual_site_indices(system)
+        self.virtual_sites = vsites
+        if vsites.size:
+            real = np.ones(m.size, dtype=bool)
+            real[vsites] = False
+            bad = np.nonzero(real & ~(m > 0))[0]
+            if bad.size:
+                raise ValueError(f"particle {int(bad[0])} has mass {m[bad[0]]} and is not a "
+                                 "virtual site; masses must be positive for dynamics")
+            inv_m = np.zeros(m.size)
+            inv_m[real] = 1.0 / m[real]
+            self.inv_m = inv_m
+        else:
+            if np.any(m <= 0):
+                raise ValueError("all masses must be positive for dynamics (massless "
+                                 "particles must be virtual sites: System.virtual_sites)")
+            self.inv_m = 1.0 / m
         self.masses = m
-        self.inv_m = 1.0 / m
         self.forces_valid = False
         self.constraints = [c.bind(system) for c in system.constraints]
         if len(self.constraints) > 1:
@@ -84,6 +105,8 @@ class BoundIntegrator:
     def prepare(self, state):
         """Constrain the starting state if it violates the constraints, then compute
         forces (called before the first step)."""
+        if self.virtual_sites.size:
+            state.velocities[self.virtual_sites] = 0.0
         if self.constraints:
             self.constrain_start(state)
         self.evaluator.compute(state)
@@ -128,8 +151,9 @@ class BoundIntegrator:
         raise NotImplementedError
 
     def degrees_of_freedom(self):
-        """3N − constrained degrees of freedom − 3 (COM) unless thermostatted."""
-        return (3 * self.system.n_particles - self.n_constraints
+        """3N − 3 per virtual site − constrained degrees of freedom − 3 (COM) unless
+        thermostatted."""
+        return (3 * (self.system.n_particles - self.virtual_sites.size) - self.n_constraints
                 - (0 if self.thermostatted else 3))
 
 

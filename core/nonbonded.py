@@ -361,7 +361,7 @@ class _Triples:
         self.inv_h = 1.0 / _k.ERFC_H
         self.lj_on = (bound.c6 != 0) | (bound.c12 != 0)
         self._types = bound.types.reshape(self.m, 3)
-        self._qs = (bound.charges * bound.coul_prefactor).reshape(self.m, 3)
+        self._qs = bound.charges.reshape(self.m, 3)
         self._ys = np.zeros((self.m, 3, 3))
         self._builds = -1
         self._NL = NeighbourList
@@ -393,7 +393,8 @@ class _Triples:
             self.buffers = np.empty((nl.n_chunks, self.m, 3, 3))
         e_lj, e_coul = _k.ewald_lj_triples_forces(
             self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
-            b.c12, self.lj_on, self.qs, b.rc2, b.vshift6, b.vshift12, b.c_rf, b.beta,
+            b.c12, self.lj_on, self.qs, b.coul_prefactor, b.rc2,
+            (b.desc.cutoff + 2 * self.radius) ** 2, b.vshift6, b.vshift12, b.c_rf, b.beta,
             self.tab, self.inv_h, nl.chunk_bounds, self.buffers)
         _k.reduce_triples(self.buffers, nl.order, forces_out)
         return e_lj, e_coul

@@ -24,12 +24,17 @@ class System:
     constraints : list
         Constraint descriptions (``DistanceConstraints`` solved by SHAKE/RATTLE,
         ``Settle`` for rigid water; see ``mdzoom.core.constraints``).
+    virtual_sites : list
+        Virtual-site descriptions (``VirtualSites3``; see ``mdzoom.core.virtual_sites``):
+        massless sites the force evaluator places from real atoms before each force
+        evaluation and whose forces it spreads back onto them.
     """
 
     topology: Topology
     box: np.ndarray
     forces: list = field(default_factory=list)
     constraints: list = field(default_factory=list)
+    virtual_sites: list = field(default_factory=list)
 
     def __post_init__(self):
         self.box = as_box(self.box)
@@ -53,9 +58,14 @@ class System:
         return sum(int(c.n_constraints) for c in self.constraints)
 
     @property
+    def n_virtual_sites(self) -> int:
+        return sum(int(v.n_sites) for v in self.virtual_sites)
+
+    @property
     def degrees_of_freedom(self) -> int:
-        """3N − 3 (centre-of-mass motion removed) − constrained degrees of freedom."""
-        return 3 * self.n_particles - 3 - self.n_constraints
+        """3N − 3 (centre-of-mass motion removed) − constrained degrees of freedom − 3 per
+        virtual site (sites are not integrated)."""
+        return 3 * self.n_particles - 3 - self.n_constraints - 3 * self.n_virtual_sites
 
     def __repr__(self):
         names = ", ".join(type(f).__name__ for f in self.forces)
