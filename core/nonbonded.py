@@ -342,7 +342,7 @@ class _Triples:
     """Short-range LJ + Ewald for a system made only of three-site molecules.
 
     The list holds pairs of molecules (first atoms) within rc + 2R + skin, R the largest
-    distance of an atom from its molecule's first atom (+ 0.01 nm); each listed pair
+    distance of an atom from its molecule's first atom (+ 0.002 nm); each listed pair
     evaluates its nine atom pairs with r < rc. So it holds the same atom pairs as an atom
     list, is rebuilt when a first atom moved skin/2 (or R grew: flexible molecules), and
     is 9× shorter. erfc and exp(−x²) come from ``_pair_kernels.erfc_exp``.
@@ -375,14 +375,14 @@ class _Triples:
             inv_box = np.linalg.inv(box)
             r2 = _k.gather_triples(x, np.arange(self.m), np.zeros((self.m, 3)), box,
                                    inv_box, self._ys)
-            self.radius = math.sqrt(r2) + 0.01
+            self.radius = math.sqrt(r2) + 0.002
             self.nl = self._NL(self.m, b.desc.cutoff + 2 * self.radius, self.skin)
         nl = self.nl
         nl.update(centres, box)
         inv_box = np.linalg.inv(box)
         r2 = _k.gather_triples(x, nl.order, nl.offsets, box, inv_box, self._ys)
         if math.sqrt(r2) > self.radius:      # a molecule stretched: widen and rebuild
-            self.radius = math.sqrt(r2) + 0.01
+            self.radius = math.sqrt(r2) + 0.002
             nl.cutoff = b.desc.cutoff + 2 * self.radius
             nl.build(centres, box)
             _k.gather_triples(x, nl.order, nl.offsets, box, inv_box, self._ys)
@@ -394,7 +394,9 @@ class _Triples:
         e_lj, e_coul = _k.ewald_lj_triples_forces(
             self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
             b.c12, self.lj_on, self.qs, b.coul_prefactor, b.rc2,
-            (b.desc.cutoff + 2 * self.radius) ** 2, b.vshift6, b.vshift12, b.c_rf, b.beta,
+            (b.desc.cutoff + 2 * self.radius) ** 2,
+            max(b.desc.cutoff - 2 * self.radius, 0.0) ** 2,
+            b.vshift6, b.vshift12, b.c_rf, b.beta,
             self.tab, self.inv_h, nl.chunk_bounds, self.buffers)
         _k.reduce_triples(self.buffers, nl.order, forces_out)
         return e_lj, e_coul

@@ -31,12 +31,16 @@ def maxwell_boltzmann(masses, temperature_K, seed=None, *, remove_com=True, exac
     removed) is exactly ``temperature_K``.
     """
     m = np.asarray(masses, dtype=np.float64)
+    massive = m > 0                      # virtual sites (mass 0) get zero velocity
     rng = np.random.default_rng(seed)
-    v = rng.standard_normal((m.size, 3)) * np.sqrt(KB * temperature_K / m)[:, None]
-    if remove_com and m.size > 1:
-        remove_com_motion(v, m)
-    if exact and temperature_K > 0 and m.size > 1:
-        dof = 3 * m.size - (3 if remove_com else 0)
+    v = np.zeros((m.size, 3))
+    v[massive] = rng.standard_normal((int(massive.sum()), 3)) * np.sqrt(
+        KB * temperature_K / m[massive])[:, None]
+    n = int(massive.sum())
+    if remove_com and n > 1:
+        v[massive] = remove_com_motion(v[massive], m[massive])
+    if exact and temperature_K > 0 and n > 1:
+        dof = 3 * n - (3 if remove_com else 0)
         v *= np.sqrt(temperature_K / temperature(v, m, dof))
     return v
 
