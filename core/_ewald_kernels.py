@@ -108,6 +108,66 @@ def spread(x, q, recip, order, grid, idx, theta, dtheta):
 
 
 @numba.njit(cache=True, parallel=True)
+def _frac_setup_parallel(x, recip, kx, ky, kz, order, idx, theta, dtheta):
+    """``_frac_setup`` with a ``prange`` over particles (each writes its own rows)."""
+    n = x.shape[0]
+    for i in numba.prange(n):
+        for d in range(3):
+            k = kx if d == 0 else (ky if d == 1 else kz)
+            s = x[i, 0] * recip[0, d] + x[i, 1] * recip[1, d] + x[i, 2] * recip[2, d]
+            s -= math.floor(s)
+            u = s * k
+            fl = math.floor(u)
+            w = u - fl
+            base = int(fl) - order + 1
+            idx[i, d] = base % k
+            _bspline(w, order, theta[i, d], dtheta[i, d])
+
+
+@numba.njit(cache=True, parallel=True)
+def spread_parallel(x, q, recip, order, grid, idx, theta, dtheta, partial):
+    """``spread`` in parallel: particle chunk c spreads into ``partial[c]`` (n_chunks, Kx,
+    Ky, Kz), then the chunks are summed in a fixed order (thread-count independent)."""
+    kx, ky, kz = grid.shape
+    _frac_setup_parallel(x, recip, kx, ky, kz, order, idx, theta, dtheta)
+    nch = partial.shape[0]
+    n = x.shape[0]
+    for ch in numba.prange(nch):
+        g = partial[ch]
+        g[:] = 0.0
+        for i in range(ch * n // nch, (ch + 1) * n // nch):
+            qi = q[i]
+            if qi == 0.0:
+                continue
+            i0 = idx[i, 0]
+            i1 = idx[i, 1]
+            i2 = idx[i, 2]
+            for a in range(order):
+                ga = i0 + a
+                if ga >= kx:
+                    ga -= kx
+                ta = qi * theta[i, 0, a]
+                for b in range(order):
+                    gb = i1 + b
+                    if gb >= ky:
+                        gb -= ky
+                    tab = ta * theta[i, 1, b]
+                    gc = i2
+                    for c in range(order):
+                        if gc >= kz:
+                            gc -= kz
+                        g[ga, gb, gc] += tab * theta[i, 2, c]
+                        gc += 1
+    for a in numba.prange(kx):
+        for b in range(ky):
+            for c in range(kz):
+                acc = 0.0
+                for ch in range(nch):
+                    acc += partial[ch, a, b, c]
+                grid[a, b, c] = acc
+
+
+@numba.njit(cache=True, parallel=True)
 def gather(q, recip, order, phi, idx, theta, dtheta, forces_out):
     """forces_out[i] −= qᵢ ∇ᵢ Σ_k φ(k) θ(k): forces from the potential grid φ = ∂E/∂Q."""
     kx, ky, kz = phi.shape
@@ -152,6 +212,17 @@ def gather(q, recip, order, phi, idx, theta, dtheta, forces_out):
         g2 *= kz
         for d in range(3):
             forces_out[i, d] -= qi * (recip[d, 0] * g0 + recip[d, 1] * g1 + recip[d, 2] * g2)
+
+
+@numba.njit(cache=True)
+def grid_dot(a, b):
+    """Σ a·b over two (Kx, Ky, Kz) grids (serial, no BLAS)."""
+    acc = 0.0
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            for k in range(a.shape[2]):
+                acc += a[i, j, k] * b[i, j, k]
+    return acc
 
 
 @numba.njit(cache=True)

@@ -26,6 +26,13 @@ D₆ = ∫ 4πr² [−r⁻⁶ − g(r)] dr over all space for the modified dispe
 (so the constant of a potential shift or force switch inside the cutoff is included),
 s₆ the constant difference at r → 0 (removing the self pair), ⟨C6⟩ the average over all
 particle pairs that are not excluded.
+
+Systems made only of three-site molecules (every atom excludes exactly the other two of
+its triple: rigid water) with Ewald electrostatics and a plain or shifted LJ take a
+faster path (``_Triples``): a list of molecule pairs instead of atom pairs, nine atom
+pairs per listed molecule pair, fully unrolled when all molecules are alike. Same pairs,
+same physics (forces agree with the general kernel to 1e-10); ``TRIPLES_KERNEL = False``
+turns it off.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ import numpy as np
 
 from . import _pair_kernels as _k
 from .force import BoundForce, Force
+from .neighbours import NeighbourList, box_heights
 from .units import COULOMB
 
 __all__ = ["Nonbonded", "LennardJones", "force_switch_constants",
@@ -284,7 +292,6 @@ class _BoundNonbonded(BoundForce):
                                  first + (np.arange(n) - first + 2) % 3], axis=1), axis=1)
         if not np.array_equal(got, want):
             return False
-        from .neighbours import box_heights
         # a molecule-centre list of radius rc + 2·(O–H + margin) + skin must fit the box
         return self.desc.cutoff + 2 * 0.2 + skin < 0.5 * box_heights(system.box).min()
 
@@ -349,22 +356,28 @@ class _Triples:
     """
 
     def __init__(self, bound, system, skin):
-        from .neighbours import NeighbourList
-
         self.b = bound
         n = bound.types.shape[0]
         self.m = n // 3
         self.skin = skin
         self.radius = None
         self.nl = None
-        self.tab = _erfc_table()
+        self.tab = _k._ERFC_TAB
         self.inv_h = 1.0 / _k.ERFC_H
         self.lj_on = (bound.c6 != 0) | (bound.c12 != 0)
         self._types = bound.types.reshape(self.m, 3)
         self._qs = bound.charges.reshape(self.m, 3)
         self._ys = np.zeros((self.m, 3, 3))
+        # identical molecules (a water box): the nine pair parameters are constants
+        self.identical = bool(np.all(self._types == self._types[0])
+                              and np.all(self._qs == self._qs[0]))
+        if self.identical:
+            t, q = self._types[0], self._qs[0]
+            tt = (t[:, None] * bound.n_types + t[None, :]).ravel()
+            self.qq9 = np.ascontiguousarray(bound.coul_prefactor * np.outer(q, q).ravel())
+            self.a6_9 = np.ascontiguousarray(bound.c6[tt])
+            self.a12_9 = np.ascontiguousarray(bound.c12[tt])
         self._builds = -1
-        self._NL = NeighbourList
 
     def compute(self, state, forces_out):
         b = self.b
@@ -376,7 +389,7 @@ class _Triples:
             r2 = _k.gather_triples(x, np.arange(self.m), np.zeros((self.m, 3)), box,
                                    inv_box, self._ys)
             self.radius = math.sqrt(r2) + 0.002
-            self.nl = self._NL(self.m, b.desc.cutoff + 2 * self.radius, self.skin)
+            self.nl = NeighbourList(self.m, b.desc.cutoff + 2 * self.radius, self.skin)
         nl = self.nl
         nl.update(centres, box)
         inv_box = np.linalg.inv(box)
@@ -391,21 +404,20 @@ class _Triples:
             self.types = np.ascontiguousarray(self._types[nl.order])
             self.qs = np.ascontiguousarray(self._qs[nl.order])
             self.buffers = np.empty((nl.n_chunks, self.m, 3, 3))
+        far2 = (b.desc.cutoff + 2 * self.radius) ** 2
+        if self.identical:
+            e_lj, e_coul = _k.ewald_lj_water_forces(
+                self._ys, nl.neighbours, nl.counts, nl.shifts, self.qq9, self.a6_9,
+                self.a12_9, b.rc2, far2, b.vshift6, b.vshift12, b.c_rf, b.beta, self.tab,
+                self.inv_h, nl.chunk_bounds, self.buffers)
+            _k.reduce_triples(self.buffers, nl.order, forces_out)
+            return e_lj, e_coul
         e_lj, e_coul = _k.ewald_lj_triples_forces(
             self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
-            b.c12, self.lj_on, self.qs, b.coul_prefactor, b.rc2,
-            (b.desc.cutoff + 2 * self.radius) ** 2,
+            b.c12, self.lj_on, self.qs, b.coul_prefactor, b.rc2, far2,
             max(b.desc.cutoff - 2 * self.radius, 0.0) ** 2,
             b.vshift6, b.vshift12, b.c_rf, b.beta,
             self.tab, self.inv_h, nl.chunk_bounds, self.buffers)
         _k.reduce_triples(self.buffers, nl.order, forces_out)
         return e_lj, e_coul
 
-
-_ERFC_TABLE = []
-
-
-def _erfc_table():
-    if not _ERFC_TABLE:
-        _ERFC_TABLE.append(_k.erfc_exp_table())
-    return _ERFC_TABLE[0]

@@ -57,9 +57,14 @@ def test_three_site_kernel_matches_the_atom_pair_kernel(tmp_path):
             ev.compute(state)
             assert (ev.bound[0].triples is not None) == flag
             got[flag] = (dict(ev.terms), ev.forces.copy())
+        assert ev.bound[0].triples.identical        # water box: the unrolled kernel
+        ev.bound[0].triples.identical = False       # the kernel for mixed molecules
+        ev.compute(state)
+        got["mixed"] = (dict(ev.terms), ev.forces.copy())
     finally:
         nonbonded.TRIPLES_KERNEL = True
-    (t0, f0), (t1, f1) = got[False], got[True]
-    for term in ("LJ (SR)", "Coulomb (SR)", "Potential"):
-        assert abs(t1[term] - t0[term]) <= 1e-10 * abs(t0[term]), term
-    assert np.max(np.abs(f1 - f0)) <= 1e-9 * np.max(np.abs(f0))
+    t0, f0 = got[False]
+    for t1, f1 in (got[True], got["mixed"]):
+        for term in ("LJ (SR)", "Coulomb (SR)", "Potential"):
+            assert abs(t1[term] - t0[term]) <= 1e-10 * abs(t0[term]), term
+        assert np.max(np.abs(f1 - f0)) <= 1e-9 * np.max(np.abs(f0))
