@@ -51,3 +51,7 @@ __all__ = [
 from .virtual_sites import VirtualSites3  # noqa: E402
 
 __all__ += ["VirtualSites3"]
+
+from .thermostats import Berendsen, NoseHooverChain, Thermostat, VRescale  # noqa: E402
+
+__all__ += ["Thermostat", "VRescale", "NoseHooverChain", "Berendsen"]

@@ -743,3 +743,4 @@ def reduce_triples(buffers, order, forces_out):
                 for c in range(nch):
                     acc += buffers[c, k, a, d]
                 forces_out[p + a, d] += acc
+

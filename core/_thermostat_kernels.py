@@ -154,3 +154,65 @@ def nose_hoover_chain(ke2, nf, kt, q, vxi, xi, h):
             g[j + 1] = (q[j] * vxi[j] * vxi[j] - kt) / q[j + 1]
         vxi[m - 1] += 0.5 * d * g[m - 1]
     return scale
+
+
+# ----------------------------------------------------------------------------- fused operators
+# One call per half step: group kinetic energies, scaling factors, scaling, and (several
+# groups) centre-of-mass removal. Each returns (kinetic energy taken out by the scaling,
+# kinetic energy taken out by the centre-of-mass removal) [kJ/mol].
+
+@numba.njit(cache=True, error_model="numpy")
+def _finish(v, m, inv_m, gid, ke, alpha, remove_com):
+    scale_groups(v, alpha, gid)
+    dk = 0.0
+    for g in range(ke.shape[0]):
+        dk += ke[g] * (1.0 - alpha[g] * alpha[g])
+    removed = remove_com_velocity(v, m, inv_m) if remove_com else 0.0
+    return dk, removed
+
+
+@numba.njit(cache=True, error_model="numpy")
+def vrescale_apply(v, m, inv_m, gid, nf, kt, tau, h, seed, step, index0, remove_com):
+    """Bussi's stochastic rescaling over ``h`` [ps] per group; deviates from the counter
+    (seed, step, index0 + 2g)."""
+    ng = nf.shape[0]
+    ke = group_kinetic_energy(v, m, gid, ng)
+    alpha = np.ones(ng)
+    for g in range(ng):
+        k = ke[g]
+        if k <= 0.0:
+            continue
+        kt_target = 0.5 * nf[g] * kt[g]
+        c = np.exp(-h / tau[g]) if tau[g] > 0.0 else 0.0
+        r1, s = vrescale_deviates(nf[g], seed, step, index0 + 2 * g)
+        k_new = (k + (1.0 - c) * (kt_target * (r1 * r1 + s) / nf[g] - k)
+                 + 2.0 * r1 * np.sqrt(c * (1.0 - c) * kt_target * k / nf[g]))
+        alpha[g] = np.sqrt(max(k_new, 0.0) / k)
+    return _finish(v, m, inv_m, gid, ke, alpha, remove_com)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def berendsen_apply(v, m, inv_m, gid, nf, kt, tau, h, remove_com):
+    """Berendsen weak coupling over ``h`` [ps] per group; λ within GROMACS's [0.8, 1.25]."""
+    ng = nf.shape[0]
+    ke = group_kinetic_energy(v, m, gid, ng)
+    alpha = np.ones(ng)
+    for g in range(ng):
+        if ke[g] <= 0.0:
+            continue
+        ratio = 0.5 * nf[g] * kt[g] / ke[g]          # T0 / T
+        lam2 = 1.0 + h / tau[g] * (ratio - 1.0) if tau[g] > 0.0 else ratio
+        alpha[g] = min(max(np.sqrt(max(lam2, 0.0)), 0.8), 1.25)
+    return _finish(v, m, inv_m, gid, ke, alpha, remove_com)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def nose_hoover_apply(v, m, inv_m, gid, nf, kt, q, vxi, xi, h, remove_com):
+    """Nosé–Hoover chains over ``h`` [ps], one chain per group (``q``, ``vxi``, ``xi``
+    (G, M), the last two updated in place)."""
+    ng = nf.shape[0]
+    ke = group_kinetic_energy(v, m, gid, ng)
+    alpha = np.ones(ng)
+    for g in range(ng):
+        alpha[g] = nose_hoover_chain(2.0 * ke[g], nf[g], kt[g], q[g], vxi[g], xi[g], h)
+    return _finish(v, m, inv_m, gid, ke, alpha, remove_com)

@@ -35,3 +35,10 @@ def mdzoom_writers(registry):
 
     for ext, fn in ((".gro", io.write_gro), (".pdb", io.write_pdb), (".xyz", io.write_xyz)):
         registry.add_writer(ext, fn)
+
+
+@hookimpl(trylast=True)
+def mdzoom_preflight(system, integrator, settings):
+    from .thermostats import thermostat_findings
+
+    return thermostat_findings(system, integrator, settings)

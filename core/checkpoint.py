@@ -4,6 +4,12 @@ Stored: positions, velocities, box, step, time, the random seed, the integrator'
 description, and the neighbour list's reference positions and box — rebuilding the list
 from those reproduces the exact pair order, so forces (and hence the trajectory) after a
 resume are identical to an uninterrupted run's.
+
+Version 2 adds the stepper's own state (``stepper_state``: name → float64 array, e.g. the
+Nosé–Hoover chain variables and the energy a thermostat has exchanged), stored as exact
+datasets in the group ``stepper``, and describes nested dataclasses (a thermostat inside
+an integrator) in the integrator description. Version 1 files still read (with an empty
+``stepper_state``).
 """
 
 from __future__ import annotations
@@ -20,24 +26,42 @@ from .state import State
 __all__ = ["write_checkpoint", "read_checkpoint", "CheckpointError"]
 
 FORMAT = "mdzoom-checkpoint"
-VERSION = 1
+VERSION = 2
 
 
 class CheckpointError(ValueError):
     pass
 
 
-def _describe(obj) -> str:
+def _jsonable(v):
+    """A JSON-able form of a description's field, or None to leave it out (None values are
+    left out so adding an optional field keeps old checkpoints' descriptions equal)."""
+    if isinstance(v, (bool, int, float, str, np.integer, np.floating)):
+        return v.item() if isinstance(v, np.generic) else v
+    if dataclasses.is_dataclass(v) and not isinstance(v, type):
+        return _describe_dict(v)
+    if isinstance(v, (list, tuple, np.ndarray)):
+        items = [_jsonable(x) for x in (v.tolist() if isinstance(v, np.ndarray) else v)]
+        return None if any(x is None for x in items) else items
+    return None
+
+
+def _describe_dict(obj) -> dict:
+    fields = {}
     if dataclasses.is_dataclass(obj):
-        fields = {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-        fields = {k: v for k, v in fields.items() if isinstance(v, (int, float, str, bool))}
-    else:
-        fields = {}
-    return json.dumps({"class": type(obj).__name__, "params": fields}, sort_keys=True)
+        for f in dataclasses.fields(obj):
+            val = _jsonable(getattr(obj, f.name))
+            if val is not None:
+                fields[f.name] = val
+    return {"class": type(obj).__name__, "params": fields}
+
+
+def _describe(obj) -> str:
+    return json.dumps(_describe_dict(obj), sort_keys=True)
 
 
 def write_checkpoint(path, state: State, *, seed: int, integrator, neighbours=None,
-                     extra: dict | None = None):
+                     extra: dict | None = None, stepper_state: dict | None = None):
     """Write atomically (temporary file, then rename) so a crash never leaves half a file."""
     path = os.fspath(path)
     tmp = path + ".tmp"
@@ -59,11 +83,15 @@ def write_checkpoint(path, state: State, *, seed: int, integrator, neighbours=No
             g.attrs["skin"] = neighbours.skin
         for k, v in (extra or {}).items():
             f.attrs[f"extra:{k}"] = json.dumps(v)
+        g = f.create_group("stepper")
+        for k, v in (stepper_state or {}).items():
+            g.create_dataset(k, data=np.asarray(v, dtype=np.float64))
     os.replace(tmp, path)
 
 
 def read_checkpoint(path) -> dict:
-    """Return a dict: state, seed, integrator (JSON str), neighbours (dict or None), extra."""
+    """Return a dict: state, seed, integrator (JSON str), neighbours (dict or None), extra,
+    stepper_state (name → array; empty for version-1 files)."""
     path = os.fspath(path)
     try:
         f = h5py.File(path, "r")
@@ -84,5 +112,9 @@ def read_checkpoint(path) -> dict:
             nl = {"reference_positions": g["reference_positions"][...],
                   "reference_box": g["reference_box"][...], "skin": float(g.attrs["skin"])}
         extra = {k[6:]: json.loads(v) for k, v in f.attrs.items() if k.startswith("extra:")}
+        stepper_state = {}
+        if "stepper" in f:
+            stepper_state = {k: d[()] for k, d in f["stepper"].items()}
         return {"state": state, "seed": int(f.attrs["seed"]),
-                "integrator": str(f.attrs["integrator"]), "neighbours": nl, "extra": extra}
+                "integrator": str(f.attrs["integrator"]), "neighbours": nl, "extra": extra,
+                "stepper_state": stepper_state}

@@ -3,10 +3,15 @@
 What ``grompp`` + ``mdrun`` would do with the supported options: the System from the
 topology and structure, the integrator from the ``.mdp`` (``md``/``md-vv`` → velocity
 Verlet, ``sd`` → Langevin BAOAB with γ = 1/tau-t, ``bd`` → Brownian, ``steep`` →
-steepest descent), ``gen-vel``, and outputs from the ``nst*`` options: ``traj.h5md``
+steepest descent), ``tcoupl`` with ``md``/``md-vv`` → velocity Verlet with a thermostat (``V-rescale`` →
+``VRescale``, ``Nose-Hoover`` → ``NoseHooverChain`` (chain length 1 with ``md``, like grompp;
+``nh-chain-length``, default 10, with ``md-vv``),
+``Berendsen`` → ``Berendsen``; ``tc-grps`` names are molecule-type names or ``System``,
+each with its own ``tau-t`` and ``ref-t``; the thermostat acts every step, so
+``nsttcouple`` is ignored), ``gen-vel``, and outputs from the ``nst*`` options: ``traj.h5md``
 (nstxout-compressed or nstxout), ``energy.log`` (nstenergy), ``checkpoint.h5`` and
-``confout.gro`` at the end. Options whose physics mdzoom does not have yet (temperature
-coupling with ``md``, pressure coupling) are refused with a clear message rather than
+``confout.gro`` at the end. Options whose physics mdzoom does not have yet (``tcoupl = andersen``,
+pressure coupling) are refused with a clear message rather than
 ignored.
 """
 
@@ -43,11 +48,9 @@ def _integrator(mdp, settings):
         return float(vals[0])
 
     if name in ("md", "md-vv"):
-        if tcoupl not in ("no", "none"):
-            raise ValueError(f"tcoupl = {mdp.get('tcoupl')} with integrator = {name} is not "
-                             "available yet (thermostats arrive with issue #4); use "
-                             "integrator = sd for a Langevin thermostat")
-        return VelocityVerlet(dt=dt)
+        if tcoupl in ("no", "none"):
+            return VelocityVerlet(dt=dt)
+        return VelocityVerlet(dt=dt, thermostat=_thermostat(mdp, tcoupl))
     if name == "sd":
         return LangevinBAOAB(dt=dt, temperature=first(ref_t, "ref-t"),
                              friction=1.0 / first(tau_t, "tau-t"))
@@ -63,6 +66,45 @@ def _integrator(mdp, settings):
         return None
     raise ValueError(f"integrator = {name} is not supported; available: md, md-vv, sd, bd, "
                      "steep")
+
+
+_TCOUPL = {"v-rescale": "VRescale", "nose-hoover": "NoseHooverChain",
+           "berendsen": "Berendsen"}
+
+
+def _thermostat(mdp, tcoupl):
+    """The thermostat description for ``tcoupl`` with ``tc-grps``, ``tau-t``, ``ref-t``."""
+    from . import thermostats
+
+    if tcoupl not in _TCOUPL:
+        raise ValueError(f"tcoupl = {mdp.get('tcoupl')} is not supported; available: no, "
+                         "V-rescale, Nose-Hoover, Berendsen (or integrator = sd for Langevin)")
+    grps = mdp.get("tc-grps", None) or []
+    grps = [grps] if isinstance(grps, str) else [str(g) for g in grps]
+
+    def values(key):
+        v = mdp.get(key, None)
+        vals = [] if v is None else ([v] if not isinstance(v, (list, tuple)) else list(v))
+        if not grps:
+            raise ValueError(f"tcoupl = {mdp.get('tcoupl')} needs tc-grps (e.g. System)")
+        if len(vals) != len(grps):
+            raise ValueError(f"{key} has {len(vals)} values for {len(grps)} tc-grps "
+                             f"({' '.join(grps)}); give one per group")
+        return [float(x) for x in vals]
+
+    tau, ref = values("tau-t"), values("ref-t")
+    if any(t < 0 for t in tau):
+        raise ValueError("tau-t = -1 (no coupling for a group) is not supported; couple "
+                         "every group or use tcoupl = no")
+    groups = None if len(grps) == 1 and grps[0].lower() == "system" else grps
+    kw = dict(temperature=ref[0] if len(ref) == 1 else ref,
+              tau=tau[0] if len(tau) == 1 else tau, groups=groups)
+    cls = getattr(thermostats, _TCOUPL[tcoupl])
+    if cls is thermostats.NoseHooverChain:
+        # GROMACS: default 10; leap-frog md supports only 1 (grompp resets it)
+        n = 1 if str(mdp.get("integrator", "md")).lower() == "md" else 10
+        kw["chain_length"] = int(mdp.get("nh-chain-length", n) or n)
+    return cls(**kw)
 
 
 def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, include_dirs=(),

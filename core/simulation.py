@@ -74,13 +74,23 @@ class Simulation:
         return self.evaluator.energy
 
     def energy_terms(self) -> dict[str, float]:
-        """Every force term, Potential, Kinetic En., Total Energy [kJ/mol], Temperature [K]."""
+        """Every force term, Potential, Kinetic En., Total Energy [kJ/mol], Temperature [K].
+
+        With a thermostat also "Conserved En." (total + the thermostat's exchanged or
+        extended-system energy, whose drift monitors the integration) and, with several
+        coupling groups, "T-<group>" [K] per group."""
         self._prepare()
         terms = dict(self.evaluator.terms)
         ke = self.kinetic_energy()
         terms["Kinetic En."] = ke
         terms["Total Energy"] = terms["Potential"] + ke
+        th = getattr(self.stepper, "thermostat", None)
+        if th is not None:
+            terms["Conserved En."] = terms["Total Energy"] + th.conserved_energy()
         terms["Temperature"] = self.temperature()
+        if th is not None and th.n_groups > 1:
+            for name, t in zip(th.names, th.group_temperatures(self.state.velocities)):
+                terms[f"T-{name}"] = float(t)
         return terms
 
     @property
@@ -165,7 +175,11 @@ class Simulation:
         """Write everything needed to continue bit-for-bit (see ``mdzoom.core.checkpoint``)."""
         self._prepare()
         write_checkpoint(path, self.state, seed=self.seed, integrator=self.integrator,
-                         neighbours=self.neighbours)
+                         neighbours=self.neighbours, stepper_state=self._stepper_state())
+
+    def _stepper_state(self):
+        fn = getattr(self.stepper, "state_dict", None)
+        return fn() if fn is not None else {}
 
     def load_checkpoint(self, path):
         """Restore state, seed and neighbour list; outputs drop what lies past the checkpoint."""
@@ -186,6 +200,8 @@ class Simulation:
             nl.skin = ck["neighbours"]["skin"]
             nl.build(ck["neighbours"]["reference_positions"], ck["neighbours"]["reference_box"])
         self.stepper.prepare(self.state)
+        if hasattr(self.stepper, "load_state_dict"):
+            self.stepper.load_state_dict(ck.get("stepper_state", {}))
         self._prepared = True
         for o in self.outputs:
             o.resume(self)

@@ -183,16 +183,10 @@ class BoundThermostat:
 
     def apply(self, state, h, seed, half):
         """Couple over ``h`` [ps]; ``half`` (0 or 1) says which half of the step."""
-        v = state.velocities
-        ke = self.group_kinetic_energy(v)
-        alpha = self._scaling(ke, h, seed, state.step, half)
-        _tk.scale_groups(v, alpha, self.gid)
-        removed = 0.0
-        if self.remove_com:
-            removed = _tk.remove_com_velocity(v, self.masses, self.inv_m)
-        self.exchanged += float(np.sum(ke * (1.0 - alpha * alpha))) + removed
+        dk, removed = self._apply(state, h, seed, half)
+        self.exchanged += dk + removed
 
-    def _scaling(self, ke, h, seed, step, half):  # pragma: no cover - interface
+    def _apply(self, state, h, seed, half):  # pragma: no cover - interface
         raise NotImplementedError
 
     def conserved_energy(self) -> float:
@@ -208,33 +202,16 @@ class BoundThermostat:
 
 
 class _BoundVRescale(BoundThermostat):
-    def _scaling(self, ke, h, seed, step, half):
-        alpha = np.ones(self.n_groups)
-        for g in range(self.n_groups):
-            k = ke[g]
-            if k <= 0.0:
-                continue
-            nf = self.nf[g]
-            kt_target = 0.5 * nf * self.kt[g]
-            c = float(np.exp(-h / self.tau[g])) if self.tau[g] > 0 else 0.0
-            r1, s = _tk.vrescale_deviates(nf, seed, step, _RNG_INDEX + 2 * g + half)
-            k_new = (k + (1.0 - c) * (kt_target * (r1 * r1 + s) / nf - k)
-                     + 2.0 * r1 * np.sqrt(c * (1.0 - c) * kt_target * k / nf))
-            alpha[g] = np.sqrt(max(k_new, 0.0) / k)
-        return alpha
+    def _apply(self, state, h, seed, half):
+        return _tk.vrescale_apply(state.velocities, self.masses, self.inv_m, self.gid, self.nf,
+                                  self.kt, self.tau, h, seed, state.step, _RNG_INDEX + half,
+                                  self.remove_com)
 
 
 class _BoundBerendsen(BoundThermostat):
-    def _scaling(self, ke, h, seed, step, half):
-        alpha = np.ones(self.n_groups)
-        for g in range(self.n_groups):
-            if ke[g] <= 0.0:
-                continue
-            t = 2.0 * ke[g] / (self.nf[g] * KB)
-            lam2 = 1.0 + h / self.tau[g] * (self.temperature[g] / t - 1.0) if self.tau[g] > 0 \
-                else self.temperature[g] / t
-            alpha[g] = min(max(np.sqrt(max(lam2, 0.0)), 0.8), 1.25)   # GROMACS's bounds
-        return alpha
+    def _apply(self, state, h, seed, half):
+        return _tk.berendsen_apply(state.velocities, self.masses, self.inv_m, self.gid,
+                                   self.nf, self.kt, self.tau, h, self.remove_com)
 
 
 class _BoundNoseHoover(BoundThermostat):
@@ -253,13 +230,6 @@ class _BoundNoseHoover(BoundThermostat):
         self.vxi = np.zeros((self.n_groups, m))
         self.xi = np.zeros((self.n_groups, m))
 
-    def _scaling(self, ke, h, seed, step, half):
-        alpha = np.ones(self.n_groups)
-        for g in range(self.n_groups):
-            alpha[g] = _tk.nose_hoover_chain(2.0 * ke[g], self.nf[g], self.kt[g], self.q[g],
-                                             self.vxi[g], self.xi[g], h)
-        return alpha
-
     def conserved_energy(self) -> float:
         e = 0.5 * np.sum(self.q * self.vxi ** 2)
         e += np.sum(self.nf * self.kt * self.xi[:, 0]) + np.sum(self.kt[:, None] * self.xi[:, 1:])
@@ -269,13 +239,11 @@ class _BoundNoseHoover(BoundThermostat):
     _com_removed = 0.0
 
     def apply(self, state, h, seed, half):
-        v = state.velocities
-        ke = self.group_kinetic_energy(v)
-        alpha = self._scaling(ke, h, seed, state.step, half)
-        _tk.scale_groups(v, alpha, self.gid)
-        if self.remove_com:
-            self._com_removed += _tk.remove_com_velocity(v, self.masses, self.inv_m)
-        self.exchanged += float(np.sum(ke * (1.0 - alpha * alpha)))
+        dk, removed = _tk.nose_hoover_apply(state.velocities, self.masses, self.inv_m, self.gid,
+                                            self.nf, self.kt, self.q, self.vxi, self.xi, h,
+                                            self.remove_com)
+        self.exchanged += dk
+        self._com_removed += removed
 
     def state_dict(self) -> dict:
         return {**super().state_dict(), "nose_hoover_vxi": self.vxi.copy(),
