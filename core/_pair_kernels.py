@@ -744,3 +744,247 @@ def reduce_triples(buffers, order, forces_out):
                     acc += buffers[c, k, a, d]
                 forces_out[p + a, d] += acc
 
+
+
+# ---------------------------------------------------------------------------------------
+# Virial variants: the same pair physics plus Ξ = −½ Σ_pairs fs·d⊗d (GROMACS convention),
+# used only on steps that need the virial, so the kernels above stay as they are
+# ---------------------------------------------------------------------------------------
+
+@numba.njit(cache=True, error_model="numpy")
+def _lj_coulomb_virial_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
+                            rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
+                            coul_prefactor, k_rf, c_rf, coul_mode, beta, lo, hi, f, out):
+    f[:] = 0.0
+    beta_pi = 2.0 * beta / math.sqrt(math.pi)
+    e_lj = 0.0
+    e_coul = 0.0
+    w00 = w01 = w02 = w11 = w12 = w22 = 0.0
+    has_lj = rc_lj2 > 0.0
+    has_coul = rc_coul2 > 0.0
+    for i in range(lo, hi):
+        yi0 = ys[i, 0]
+        yi1 = ys[i, 1]
+        yi2 = ys[i, 2]
+        row = types[i] * n_types
+        qi = charges[i] * coul_prefactor
+        fx = 0.0
+        fy = 0.0
+        fz = 0.0
+        for m in range(counts[i]):
+            e = neighbours[i, m]
+            j = e >> 5
+            s = e & 31
+            d0 = ys[j, 0] + shifts[s, 0] - yi0
+            d1 = ys[j, 1] + shifts[s, 1] - yi1
+            d2 = ys[j, 2] + shifts[s, 2] - yi2
+            r2 = d0 * d0 + d1 * d1 + d2 * d2
+            fs = 0.0
+            if has_lj and r2 < rc_lj2:
+                t = row + types[j]
+                a6 = c6[t]
+                a12 = c12[t]
+                if lj_mode == LJ_FORCE_SWITCH:
+                    r = np.sqrt(r2)
+                    ir = 1.0 / r
+                    p6, f6 = _switched(r, ir, 6.0, rsw, sw6[0], sw6[1], sw6[2])
+                    p12, f12 = _switched(r, ir, 12.0, rsw, sw12[0], sw12[1], sw12[2])
+                    e_lj += a12 * p12 - a6 * p6
+                    fs += (a12 * f12 - a6 * f6) * ir
+                else:
+                    ir2 = 1.0 / r2
+                    ir6 = ir2 * ir2 * ir2
+                    v6 = a6 * ir6
+                    v12 = a12 * ir6 * ir6
+                    e_lj += v12 - v6 - (a12 * vshift12 - a6 * vshift6)
+                    fs += (12.0 * v12 - 6.0 * v6) * ir2
+            if has_coul and r2 < rc_coul2:
+                qq = qi * charges[j]
+                if qq != 0.0:
+                    ir = 1.0 / np.sqrt(r2)
+                    if coul_mode == COUL_EWALD:
+                        erfc_v, ex = erfc_exp(beta * r2 * ir, _ERFC_TAB, _ERFC_INV_H)
+                        erfc_r = erfc_v * ir
+                        e_coul += qq * (erfc_r - c_rf)
+                        fs += qq * (erfc_r + beta_pi * ex) * ir * ir
+                    else:
+                        e_coul += qq * (ir + k_rf * r2 - c_rf)
+                        fs += qq * (ir * ir * ir - 2.0 * k_rf)
+            fx -= fs * d0
+            fy -= fs * d1
+            fz -= fs * d2
+            f[j, 0] += fs * d0
+            f[j, 1] += fs * d1
+            f[j, 2] += fs * d2
+            w00 += fs * d0 * d0
+            w01 += fs * d0 * d1
+            w02 += fs * d0 * d2
+            w11 += fs * d1 * d1
+            w12 += fs * d1 * d2
+            w22 += fs * d2 * d2
+        f[i, 0] += fx
+        f[i, 1] += fy
+        f[i, 2] += fz
+    out[0] = e_lj
+    out[1] = e_coul
+    out[2] = w00
+    out[3] = w01
+    out[4] = w02
+    out[5] = w11
+    out[6] = w12
+    out[7] = w22
+
+
+def _virial_from_sums(acc):
+    """(3, 3) Ξ = −½ Σ fs d⊗d from the summed upper triangle (xx, xy, xz, yy, yz, zz)."""
+    v = np.empty((3, 3))
+    v[0, 0], v[0, 1], v[0, 2], v[1, 1], v[1, 2], v[2, 2] = acc
+    v[1, 0], v[2, 0], v[2, 1] = v[0, 1], v[0, 2], v[1, 2]
+    return -0.5 * v
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _lj_coulomb_virial_chunks(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                              charges, rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12,
+                              rc_coul2, coul_prefactor, k_rf, c_rf, bounds, buffers,
+                              coul_mode, beta):
+    nch = bounds.shape[0] - 1
+    out = np.zeros((nch, 8))
+    for c in numba.prange(nch):
+        _lj_coulomb_virial_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                                charges, rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12,
+                                rc_coul2, coul_prefactor, k_rf, c_rf, coul_mode, beta,
+                                bounds[c], bounds[c + 1], buffers[c], out[c])
+    return out
+
+
+def lj_coulomb_virial(ys, neighbours, counts, shifts, types, n_types, c6, c12, charges,
+                      rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6, sw12, rc_coul2,
+                      coul_prefactor, k_rf, c_rf, bounds, buffers, coul_mode=COUL_RF,
+                      beta=0.0):
+    """``lj_coulomb_forces`` plus the pair virial: returns (U_LJ, U_Coul, Ξ (3, 3))."""
+    out = _lj_coulomb_virial_chunks(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                                    charges, rc_lj2, lj_mode, vshift6, vshift12, rsw, sw6,
+                                    sw12, rc_coul2, coul_prefactor, k_rf, c_rf, bounds,
+                                    buffers, coul_mode, beta)
+    s = out.sum(axis=0)
+    return s[0], s[1], _virial_from_sums(s[2:])
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ewald_lj_triples_virial_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                                  lj_on, qs, coul_prefactor, rc2, far2, vshift6, vshift12,
+                                  c_rf, beta, tab, inv_h, lo, hi, f, out):
+    """``_ewald_lj_triples_rows`` plus the pair virial sums (out[2:8])."""
+    f[:] = 0.0
+    beta_pi = 2.0 * beta / math.sqrt(math.pi)
+    e_lj = 0.0
+    e_coul = 0.0
+    w00 = w01 = w02 = w11 = w12 = w22 = 0.0
+    for i in range(lo, hi):
+        for m in range(counts[i]):
+            e = neighbours[i, m]
+            j = e >> 5
+            s = e & 31
+            c0 = ys[j, 0, 0] + shifts[s, 0] - ys[i, 0, 0]
+            c1 = ys[j, 0, 1] + shifts[s, 1] - ys[i, 0, 1]
+            c2 = ys[j, 0, 2] + shifts[s, 2] - ys[i, 0, 2]
+            if c0 * c0 + c1 * c1 + c2 * c2 >= far2:
+                continue
+            for a in range(3):
+                x0 = ys[i, a, 0] - shifts[s, 0]
+                x1 = ys[i, a, 1] - shifts[s, 1]
+                x2 = ys[i, a, 2] - shifts[s, 2]
+                qa = qs[i, a] * coul_prefactor
+                row = types[i, a] * n_types
+                fx = 0.0
+                fy = 0.0
+                fz = 0.0
+                for b in range(3):
+                    d0 = ys[j, b, 0] - x0
+                    d1 = ys[j, b, 1] - x1
+                    d2 = ys[j, b, 2] - x2
+                    r2 = d0 * d0 + d1 * d1 + d2 * d2
+                    if r2 >= rc2:
+                        continue
+                    fs = 0.0
+                    t = row + types[j, b]
+                    if lj_on[t]:
+                        a6 = c6[t]
+                        a12 = c12[t]
+                        ir2 = 1.0 / r2
+                        ir6 = ir2 * ir2 * ir2
+                        v6 = a6 * ir6
+                        v12 = a12 * ir6 * ir6
+                        e_lj += v12 - v6 - (a12 * vshift12 - a6 * vshift6)
+                        fs = (12.0 * v12 - 6.0 * v6) * ir2
+                    qq = qa * qs[j, b]
+                    if qq != 0.0:
+                        ir = 1.0 / math.sqrt(r2)
+                        erfc_v, ex = erfc_exp(beta * r2 * ir, tab, inv_h)
+                        erfc_r = erfc_v * ir
+                        e_coul += qq * (erfc_r - c_rf)
+                        fs += qq * (erfc_r + beta_pi * ex) * ir * ir
+                    fx -= fs * d0
+                    fy -= fs * d1
+                    fz -= fs * d2
+                    f[j, b, 0] += fs * d0
+                    f[j, b, 1] += fs * d1
+                    f[j, b, 2] += fs * d2
+                    w00 += fs * d0 * d0
+                    w01 += fs * d0 * d1
+                    w02 += fs * d0 * d2
+                    w11 += fs * d1 * d1
+                    w12 += fs * d1 * d2
+                    w22 += fs * d2 * d2
+                f[i, a, 0] += fx
+                f[i, a, 1] += fy
+                f[i, a, 2] += fz
+    out[0] = e_lj
+    out[1] = e_coul
+    out[2] = w00
+    out[3] = w01
+    out[4] = w02
+    out[5] = w11
+    out[6] = w12
+    out[7] = w22
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _ewald_lj_triples_virial_chunks(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                                    lj_on, qs, coul_prefactor, rc2, far2, vshift6, vshift12,
+                                    c_rf, beta, tab, inv_h, bounds, buffers):
+    nch = bounds.shape[0] - 1
+    out = np.zeros((nch, 8))
+    for c in numba.prange(nch):
+        _ewald_lj_triples_virial_rows(ys, neighbours, counts, shifts, types, n_types, c6,
+                                      c12, lj_on, qs, coul_prefactor, rc2, far2, vshift6,
+                                      vshift12, c_rf, beta, tab, inv_h, bounds[c],
+                                      bounds[c + 1], buffers[c], out[c])
+    return out
+
+
+def ewald_lj_triples_virial(ys, neighbours, counts, shifts, types, n_types, c6, c12, lj_on,
+                            qs, coul_prefactor, rc2, far2, vshift6, vshift12, c_rf, beta,
+                            tab, inv_h, bounds, buffers):
+    """``ewald_lj_triples_forces`` (any three-site molecules, identical or not) plus the
+    pair virial: returns (U_LJ, U_Coul, Ξ (3, 3))."""
+    out = _ewald_lj_triples_virial_chunks(ys, neighbours, counts, shifts, types, n_types, c6,
+                                          c12, lj_on, qs, coul_prefactor, rc2, far2, vshift6,
+                                          vshift12, c_rf, beta, tab, inv_h, bounds, buffers)
+    s = out.sum(axis=0)
+    return s[0], s[1], _virial_from_sums(s[2:])
+
+
+def pair_virial(d, fs):
+    """Ξ = −½ Σ fs·d⊗d for pair vectors d (P, 3) [nm] and F/r values fs (P,) (numpy; for
+    short lists such as exclusion corrections)."""
+    return -0.5 * np.einsum("p,pa,pb->ab", fs, d, d)
+
+
+def min_image(x, pairs, box):
+    """Minimum-image pair vectors x[j] − x[i] (P, 3) for ``pairs`` (P, 2) (numpy)."""
+    d = x[pairs[:, 1]] - x[pairs[:, 0]]
+    s = d @ np.linalg.inv(box)
+    s -= np.floor(s + 0.5)
+    return s @ box

@@ -145,6 +145,46 @@ class _BoundEwaldBase(BoundForce):
                       "net charge": e_net}
         return sr + rec
 
+    def compute_virial(self, state, forces_out):
+        """``compute`` plus ``self.last_virial`` (3, 3) [kJ/mol], Ξ = −½ Σ r⊗f: the
+        reciprocal sum by Essmann's formula (Ξ = −½ Σ_m E(m)[δ − 2(1 + π²m²/β²) m⊗m/m²]),
+        the excluded-pair correction as a pair virial, −½ E_net δ for the net-charge term
+        (∝ 1/V) and nothing from the self energy (independent of the box)."""
+        x = np.ascontiguousarray(state.positions, dtype=np.float64)
+        box = _check_box(state.box)
+        e_rec, vir = self._reciprocal_virial(x, box, forces_out)
+        e_self, e_excl, e_net = ewald_corrections(x, box, self.charges, self.pairs, self.beta,
+                                                  self.prefactor, forces_out)
+        vir = vir - 0.5 * e_net * np.eye(3)
+        if len(self.pairs):
+            from ._pair_kernels import min_image, pair_virial
+
+            pairs = self.pairs
+            qq = self.prefactor * self.charges[pairs[:, 0]] * self.charges[pairs[:, 1]]
+            d = min_image(x, pairs, box)
+            r2 = np.sum(d * d, axis=1)
+            ok = (qq != 0.0) & (r2 > 0.0)
+            d, r2, qq = d[ok], r2[ok], qq[ok]
+            r = np.sqrt(r2)
+            erf = np.array([math.erf(v) for v in self.beta * r])
+            fs = qq * (2.0 / math.sqrt(math.pi) * self.beta * np.exp(-(self.beta * r) ** 2)
+                       - erf / r) / r2
+            vir = vir + pair_virial(d, fs)
+        sr = e_self + e_excl
+        rec = float(e_rec) + e_net
+        self.last_terms = {"Coulomb (SR)": sr, "Coul. recip.": rec}
+        self.parts = {"reciprocal": e_rec, "self": e_self, "exclusions": e_excl,
+                      "net charge": e_net}
+        self.last_virial = vir
+        return sr + rec
+
+
+def _reciprocal_virial_tensor(e, mc, beta):
+    """Ξ = −½ Σ e(m)[δ − 2(1 + π²m²/β²) m⊗m/m²]; e (K,) energies, mc (3, K) [nm⁻¹]."""
+    m2 = np.sum(mc * mc, axis=0)
+    a = 2.0 * (1.0 + math.pi ** 2 * m2 / beta ** 2) / m2 * e
+    return -0.5 * (np.sum(e) * np.eye(3) - np.einsum("k,ak,bk->ab", a, mc, mc))
+
 
 @dataclass
 class EwaldSum(Force):
@@ -213,6 +253,14 @@ class _BoundEwaldSum(_BoundEwaldBase):
             self._k, self._w = self._vectors(box)
             self._box = box.copy()
         return _k.ewald_sum(x, self.charges, self._k, self._w, forces_out)
+
+    def _reciprocal_virial(self, x, box, forces_out):
+        energy = self._reciprocal(x, box, forces_out)
+        ph = x @ self._k.T
+        c = self.charges @ np.cos(ph)
+        s = self.charges @ np.sin(ph)
+        e = self._w * (c * c + s * s)
+        return energy, _reciprocal_virial_tensor(e, self._k.T / (2.0 * math.pi), self.beta)
 
 
 @dataclass
@@ -321,3 +369,26 @@ class _BoundPME(_BoundEwaldBase):
         t3 = time.perf_counter()
         self.timings = {"spread": t1 - t0, "fft": t2 - t1, "gather": t3 - t2}
         return energy
+
+    def _reciprocal_virial(self, x, box, forces_out):
+        """The reciprocal energy and forces as ``_reciprocal`` plus the virial tensor
+        (one more FFT of the spread grid: only on steps that need the virial)."""
+        energy = self._reciprocal(x, box, forces_out)
+        kx, ky, kz = self.grid_shape
+        f = np.fft.rfftn(self._grid)
+        nz = kz // 2 + 1
+        w = np.full(nz, 2.0)              # rfftn keeps half the kz: count ±m twice
+        w[0] = 1.0
+        if kz % 2 == 0:
+            w[-1] = 1.0
+        e = 0.5 / (kx * ky * kz) * self._g * (f.real ** 2 + f.imag ** 2) * w[None, None, :]
+        inv = np.linalg.inv(box)
+        mx = np.fft.fftfreq(kx, 1.0 / kx)
+        my = np.fft.fftfreq(ky, 1.0 / ky)
+        mz = np.arange(nz, dtype=np.float64)
+        mc = np.stack([inv[d, 0] * mx[:, None, None] + inv[d, 1] * my[None, :, None]
+                       + inv[d, 2] * mz[None, None, :] for d in range(3)])
+        e = e.reshape(-1)
+        mc = mc.reshape(3, -1)
+        keep = e != 0.0                   # drops m = 0 (g = 0 there)
+        return energy, _reciprocal_virial_tensor(e[keep], mc[:, keep], self.beta)

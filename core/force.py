@@ -19,6 +19,20 @@ evaluation. A bound force with more than one energy term sets ``last_terms`` (te
 → kJ/mol) in ``compute``; with one term the engine files the returned energy under it.
 Term names follow ``gmx energy`` (``Bond``, ``LJ (SR)``, ``Coulomb (SR)``, …).
 
+Virial. ``compute(state, virial=True)`` also sets ``evaluator.virial`` (3, 3) [kJ/mol],
+GROMACS's Ξ = −½ Σ_pairs r_ij ⊗ f_ij over all forces (so Ξ = ½ ∂U/∂ε under a homogeneous
+strain x → x(1 + ε), box → box(1 + ε)). A bound force provides it with
+``compute_virial(state, forces_out) -> energy``, which does what ``compute`` does and
+also sets ``last_virial`` (3, 3). For a force without one the evaluator computes its
+forces into a scratch buffer and takes −½ Σᵢ xᵢ ⊗ fᵢ with each molecule made whole
+(unwrapped along its bond graph by the minimum image from its lowest-numbered atom).
+That is right only for forces acting within molecules (bonds, angles, dihedrals,
+pair lists inside a molecule): **pair and long-range forces between molecules must
+implement ``compute_virial``**, and forces coupling to absolute positions (position
+restraints, external fields) have a virial that depends on the reference, which the
+fallback does not know. Virtual sites built as linear combinations of their
+constructing atoms (weights summing to 1) leave the virial unchanged when spread.
+
 Virtual sites (``System.virtual_sites``) are handled here, so every integrator,
 minimiser and single-point evaluation gets them: ``compute`` constructs the site
 positions in ``state.positions`` first and spreads the forces on the sites onto their
@@ -96,9 +110,20 @@ class ForceEvaluator:
         self.forces = np.zeros((system.n_particles, 3))
         self.energy = 0.0
         self.terms = {}
+        #: Ξ (3, 3) [kJ/mol] of the last ``compute(..., virial=True)``; None before
+        self.virial = None
+        #: the step-loop switch: while True, every ``compute`` also computes the virial
+        #: (the ``Simulation`` sets it for the steps whose outputs need the pressure)
+        self.virial_requested = False
+        self._whole = None
+        self._scratch = None
 
-    def compute(self, state, forces_out=None) -> float:
-        """Zero ``forces_out`` (default: ``self.forces``), add all forces, return U [kJ/mol]."""
+    def compute(self, state, forces_out=None, virial=False) -> float:
+        """Zero ``forces_out`` (default: ``self.forces``), add all forces, return U [kJ/mol].
+
+        With ``virial=True`` (or ``virial_requested`` set) also set ``self.virial``."""
+        if virial or self.virial_requested:
+            return self._compute_with_virial(state, forces_out)
         f = self.forces if forces_out is None else forces_out
         f[:] = 0.0
         if self.virtual_sites:
@@ -124,3 +149,96 @@ class ForceEvaluator:
         self.energy = total
         self.terms = terms
         return total
+
+    def _compute_with_virial(self, state, forces_out=None) -> float:
+        f = self.forces if forces_out is None else forces_out
+        f[:] = 0.0
+        if self.virtual_sites:
+            for vs in self.virtual_sites:
+                vs.construct(state.positions, state.box)
+        if self.neighbours is not None:
+            self.neighbours.update(state.positions, state.box)
+        total = 0.0
+        terms = {}
+        vir = np.zeros((3, 3))
+        xw = None
+        for b in self.bound:
+            own = getattr(b, "compute_virial", None)
+            if own is not None:
+                e = float(own(state, f))
+                vir += b.last_virial
+            else:
+                if self._scratch is None:
+                    self._scratch = np.zeros_like(f)
+                fb = self._scratch
+                fb[:] = 0.0
+                e = float(b.compute(state, fb))
+                if xw is None:
+                    xw = self.whole_positions(state)
+                vir -= 0.5 * (xw.T @ fb)
+                f += fb
+            total += e
+            if b.last_terms:
+                for name, v in b.last_terms.items():
+                    terms[name] = terms.get(name, 0.0) + v
+            else:
+                name = b.terms[0]
+                terms[name] = terms.get(name, 0.0) + e
+        if self.virtual_sites:
+            for vs in reversed(self.virtual_sites):
+                vs.spread(state.positions, f, state.box)
+        terms["Potential"] = total
+        self.energy = total
+        self.terms = terms
+        self.virial = vir
+        return total
+
+    def whole_positions(self, state) -> np.ndarray:
+        """Positions (N, 3) with every molecule whole: each bonded atom placed at the
+        minimum image of its bond partner nearer the molecule's lowest-numbered atom
+        (breadth-first along the bond graph)."""
+        if self._whole is None:
+            self._whole = _bond_tree(self.system)
+        levels = self._whole
+        x = np.array(state.positions, dtype=np.float64)
+        box = np.asarray(state.box, dtype=np.float64)
+        inv = np.linalg.inv(box)
+        for child, parent in levels:
+            d = x[child] - x[parent]
+            s = d @ inv
+            d -= np.floor(s + 0.5) @ box
+            x[child] = x[parent] + d
+        return x
+
+
+def _bond_tree(system):
+    """Breadth-first levels [(children, parents), …] of the bond graph, rooted at each
+    connected component's lowest-numbered atom."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+    n = system.n_particles
+    bonds = np.asarray(system.topology.bonds, dtype=np.int64).reshape(-1, 2)
+    for c in getattr(system, "constraints", ()):     # constrained bonds keep molecules too
+        pairs = getattr(c, "pairs", None)
+        if pairs is not None:
+            bonds = np.concatenate([bonds, np.asarray(pairs, dtype=np.int64).reshape(-1, 2)])
+    if len(bonds) == 0:
+        return []
+    g = coo_matrix((np.ones(len(bonds)), (bonds[:, 0], bonds[:, 1])), shape=(n, n)).tocsr()
+    g = g + g.T
+    _, label = connected_components(g, directed=False)
+    depth = np.full(n, -1, dtype=np.int64)
+    parent = np.full(n, -1, dtype=np.int64)
+    roots = np.unique(label, return_index=True)[1]
+    for r in roots:
+        order, pred = breadth_first_order(g, r, directed=False)
+        depth[r] = 0
+        for k in order[1:]:
+            parent[k] = pred[k]
+            depth[k] = depth[pred[k]] + 1
+    levels = []
+    for d in range(1, int(depth.max()) + 1 if n else 1):
+        child = np.nonzero(depth == d)[0]
+        levels.append((child, parent[child]))
+    return levels

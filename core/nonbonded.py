@@ -49,7 +49,7 @@ from .neighbours import NeighbourList, box_heights
 from .units import COULOMB
 
 __all__ = ["Nonbonded", "LennardJones", "force_switch_constants",
-           "dispersion_correction_constants", "average_c6"]
+           "dispersion_correction_constants", "dispersion_virial_constant", "average_c6"]
 
 _MODIFIERS = ("none", "potential-shift", "force-switch")
 _COULOMB = (None, "cutoff", "reaction-field", "pme", "ewald")
@@ -82,6 +82,27 @@ def dispersion_correction_constants(modifier, rc, switch_distance=None):
                                       * (-a / 3 * dr ** 3 - b / 4 * dr ** 4 - c))
         d6 = -4.0 * math.pi * c * r1 ** 3 / 3.0 + sw - 4.0 * math.pi / (3.0 * rc3)
         return d6, -c
+    raise ValueError(f"no dispersion correction for LJ modifier {modifier!r}")
+
+
+def dispersion_virial_constant(modifier, rc, switch_distance=None):
+    """W₆ [nm⁻³] of the dispersion-correction virial (GROMACS ``EnerPres``).
+
+    W₆ = ∫ 4πr² (−r w'(r)) dr with w = r⁻⁶ − g(r) the part of r⁻⁶ the modified
+    dispersion g leaves out (a potential shift changes no force, so it adds nothing);
+    the virial is Ξ = ½ N ρ ⟨C6⟩ W₆/6 on the diagonal, the pressure −2 Ξ_aa/V.
+    """
+    w6 = 8.0 * math.pi / rc ** 3
+    if modifier in ("none", "potential-shift"):
+        return w6
+    if modifier == "force-switch":
+        r1 = float(switch_distance)
+        a, b, _ = force_switch_constants(6.0, r1, rc)
+        x, w = np.polynomial.legendre.leggauss(12)
+        r = 0.5 * (rc - r1) * x + 0.5 * (rc + r1)
+        dr = r - r1
+        return w6 - 0.5 * (rc - r1) * float(np.sum(w * 4 * np.pi * r ** 3
+                                                   * (a * dr ** 2 + b * dr ** 3)))
     raise ValueError(f"no dispersion correction for LJ modifier {modifier!r}")
 
 
@@ -268,6 +289,7 @@ class _BoundNonbonded(BoundForce):
             self.avg_c6 = average_c6(self.types, self.c6, self.n_types, self.excluded_pairs)
             self.disp_d6, self.disp_s6 = dispersion_correction_constants(
                 desc.modifier, rc, desc.switch_distance)
+            self.disp_w6 = dispersion_virial_constant(desc.modifier, rc, desc.switch_distance)
         self.triples = None
         if TRIPLES_KERNEL and self._triples_apply(system, context.skin):
             self.triples = _Triples(self, system, context.skin)
@@ -331,6 +353,58 @@ class _BoundNonbonded(BoundForce):
                 np.dot(self.charges, self.charges))
         return self._finish(state, e_lj, e_coul)
 
+    def compute_virial(self, state, forces_out):
+        """``compute`` plus ``self.last_virial`` (3, 3) [kJ/mol], Ξ = −½ Σ r⊗f of the pair
+        sum, the RF exclusion terms and the dispersion correction (only with ``EnerPres``,
+        as GROMACS: ``Ener`` corrects the energy alone). Separate kernels, so steps that
+        need no virial run the plain ones."""
+        if self.triples is not None:
+            e_lj, e_coul, vir = self.triples.compute(state, forces_out, virial=True)
+            self.last_virial = vir + self._dispersion_virial(state)
+            return self._finish(state, e_lj, e_coul)
+        nl = self.nl
+        buffers = nl.force_buffers()
+        e_lj, e_coul, vir = _k.lj_coulomb_virial(
+            nl.positions, nl.neighbours, nl.counts, nl.shifts, nl.gather(self.types),
+            self.n_types, self.c6, self.c12, nl.gather(self.charges),
+            self.rc2 if self.has_lj else 0.0, self.lj_mode, self.vshift6, self.vshift12,
+            self.rsw, self.sw6, self.sw12, self.rc2 if self.has_coul else 0.0,
+            self.coul_prefactor, self.k_rf, self.c_rf, nl.chunk_bounds, buffers,
+            self.coul_mode, self.beta)
+        nl.reduce_forces(buffers, forces_out)
+        if self.rf_excl:
+            x = np.ascontiguousarray(state.positions, dtype=np.float64)
+            box = np.ascontiguousarray(state.box, dtype=np.float64)
+            e_coul += _k.rf_exclusion_correction(
+                x, self.charges, self.excluded_pairs, box, np.linalg.inv(box),
+                self.coul_prefactor, self.k_rf, self.c_rf, self.rc2, forces_out)
+            e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
+                np.dot(self.charges, self.charges))
+            pairs = self.excluded_pairs
+            d = _k.min_image(x, pairs, box)
+            inside = np.sum(d * d, axis=1) < self.rc2
+            fs = -2.0 * self.coul_prefactor * self.k_rf * (
+                self.charges[pairs[:, 0]] * self.charges[pairs[:, 1]])
+            vir = vir + _k.pair_virial(d[inside], fs[inside])
+        self.last_virial = vir + self._dispersion_virial(state)
+        return self._finish(state, e_lj, e_coul)
+
+    def _dispersion_virial(self, state):
+        """GROMACS ``DispCorr = EnerPres``: ½ N ρ ⟨C6⟩ W₆/6 on the diagonal (``Ener``:
+        the energy only, no virial)."""
+        if not self.dispcorr or self.desc.dispersion_correction != "EnerPres":
+            return np.zeros((3, 3))
+        n = self.types.shape[0]
+        rho = n / abs(np.linalg.det(state.box))
+        return np.eye(3) * (0.5 * n * rho * self.avg_c6 * self.disp_w6 / 6.0)
+
+    def dispersion_pressure(self, state) -> float:
+        """GROMACS's ``Pres. DC (bar)``: the dispersion-correction pressure [bar]."""
+        from .units import PRESSURE_CONVERSION
+
+        vol = abs(np.linalg.det(state.box))
+        return -2.0 / vol * float(self._dispersion_virial(state)[0, 0]) * PRESSURE_CONVERSION
+
     def _finish(self, state, e_lj, e_coul):
         self.last_terms = {"LJ (SR)": e_lj}
         total = e_lj + e_coul
@@ -379,7 +453,8 @@ class _Triples:
             self.a12_9 = np.ascontiguousarray(bound.c12[tt])
         self._builds = -1
 
-    def compute(self, state, forces_out):
+    def compute(self, state, forces_out, virial=False):
+        """(U_LJ, U_Coul), or (U_LJ, U_Coul, Ξ) with ``virial=True``."""
         b = self.b
         x = np.ascontiguousarray(state.positions, dtype=np.float64)
         box = np.ascontiguousarray(state.box, dtype=np.float64)
@@ -405,6 +480,14 @@ class _Triples:
             self.qs = np.ascontiguousarray(self._qs[nl.order])
             self.buffers = np.empty((nl.n_chunks, self.m, 3, 3))
         far2 = (b.desc.cutoff + 2 * self.radius) ** 2
+        if virial:
+            e_lj, e_coul, vir = _k.ewald_lj_triples_virial(
+                self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
+                b.c12, self.lj_on, self.qs, b.coul_prefactor, b.rc2, far2, b.vshift6,
+                b.vshift12, b.c_rf, b.beta, self.tab, self.inv_h, nl.chunk_bounds,
+                self.buffers)
+            _k.reduce_triples(self.buffers, nl.order, forces_out)
+            return e_lj, e_coul, vir
         if self.identical:
             e_lj, e_coul = _k.ewald_lj_water_forces(
                 self._ys, nl.neighbours, nl.counts, nl.shifts, self.qq9, self.a6_9,

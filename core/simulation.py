@@ -14,7 +14,7 @@ from . import _integrator_kernels as _ik
 from .checkpoint import _describe, read_checkpoint, write_checkpoint
 from .force import ForceEvaluator
 from .state import State
-from .units import KB
+from .units import KB, PRESSURE_CONVERSION
 
 __all__ = ["Simulation"]
 
@@ -55,6 +55,7 @@ class Simulation:
         self.stepper = integrator.bind(system, self.evaluator)
         self.plugin_manager = plugin_manager
         self._prepared = False
+        self._virial_step = None
 
     # ------------------------------------------------------------------ observables
     @property
@@ -73,8 +74,34 @@ class Simulation:
         self._prepare()
         return self.evaluator.energy
 
+    def kinetic_energy_tensor(self) -> np.ndarray:
+        """½ Σ m v⊗v (3, 3) [kJ/mol]."""
+        v = self.state.velocities
+        return 0.5 * (v * self.stepper.masses[:, None]).T @ v
+
+    def virial(self) -> np.ndarray:
+        """Ξ (3, 3) [kJ/mol] at the current state: the forces' virial (GROMACS convention
+        −½ Σ r⊗f) plus the constraint virial of the last step. Computed on demand (one
+        extra force evaluation) unless the step loop already computed it for this step."""
+        self._prepare()
+        if self._virial_step != self.state.step or self.evaluator.virial is None:
+            self.evaluator.compute(self.state, virial=True)
+            self._virial_step = self.state.step
+        return self.evaluator.virial + self.stepper.constraint_virial
+
+    def pressure_tensor(self) -> np.ndarray:
+        """P = 2/V (E_kin − Ξ) (3, 3) [bar] (GROMACS), Ξ including the constraint virial."""
+        vol = abs(np.linalg.det(self.state.box))
+        return 2.0 / vol * (self.kinetic_energy_tensor() - self.virial()) * PRESSURE_CONVERSION
+
+    def pressure(self) -> float:
+        """Scalar pressure, trace(P)/3 [bar]."""
+        return float(np.trace(self.pressure_tensor())) / 3.0
+
     def energy_terms(self) -> dict[str, float]:
-        """Every force term, Potential, Kinetic En., Total Energy [kJ/mol], Temperature [K].
+        """Every force term, Potential, Kinetic En., Total Energy [kJ/mol], Temperature [K],
+        and "Pressure" [bar] on steps whose virial was computed (an output with
+        ``needs = {"virial"}`` makes the step loop compute it where that output fires).
 
         With a thermostat also "Conserved En." (total + the thermostat's exchanged or
         extended-system energy, whose drift monitors the integration) and, with several
@@ -88,6 +115,8 @@ class Simulation:
         if th is not None:
             terms["Conserved En."] = terms["Total Energy"] + th.conserved_energy()
         terms["Temperature"] = self.temperature()
+        if self._virial_step == self.state.step and self.evaluator.virial is not None:
+            terms["Pressure"] = self.pressure()
         if th is not None and th.n_groups > 1:
             for name, t in zip(th.names, th.group_temperatures(self.state.velocities)):
                 terms[f"T-{name}"] = float(t)
@@ -122,6 +151,9 @@ class Simulation:
         self._prepare()
         st = self.state
         target = st.step + n_steps
+        virial_outputs = [o for o in self.outputs if "virial" in getattr(o, "needs", ())]
+        if virial_outputs and self._virial_step != st.step:
+            self.virial()          # so outputs opening now see "Pressure" among the terms
         for o in self.outputs:
             o.open(self)
         if self.plugin_manager is not None:
@@ -135,7 +167,18 @@ class Simulation:
                 nxt = min([o.trigger.next_after(st.step) for o in self.outputs] + [target])
                 nxt = min(nxt, st.step + chunk)
                 before = st.step
-                self.stepper.step(st, nxt - before, self.seed)
+                if any(o.trigger(nxt) for o in virial_outputs):
+                    # the virial only on the last force evaluation, the one at step nxt
+                    if nxt - 1 > before:
+                        self.stepper.step(st, nxt - 1 - before, self.seed)
+                    self.evaluator.virial_requested = True
+                    try:
+                        self.stepper.step(st, 1, self.seed)
+                    finally:
+                        self.evaluator.virial_requested = False
+                    self._virial_step = st.step
+                else:
+                    self.stepper.step(st, nxt - before, self.seed)
                 bar.update(st.step - before)
                 self._report_due()
                 if not np.isfinite(self.evaluator.energy):
