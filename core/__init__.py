@@ -55,3 +55,7 @@ __all__ += ["VirtualSites3"]
 from .thermostats import Berendsen, NoseHooverChain, Thermostat, VRescale  # noqa: E402
 
 __all__ += ["Thermostat", "VRescale", "NoseHooverChain", "Berendsen"]
+
+from .barostats import Barostat, BerendsenBarostat, CRescale  # noqa: E402
+
+__all__ += ["Barostat", "CRescale", "BerendsenBarostat"]

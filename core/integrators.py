@@ -170,10 +170,13 @@ class BoundIntegrator:
 class VelocityVerlet(Integrator):
     """Velocity Verlet: NVE, or NVT with a ``thermostat`` (``VRescale``,
     ``NoseHooverChain``, ``Berendsen`` from ``mdzoom.core.thermostats``) applied for dt/2
-    before and after each step. ``dt`` [ps]."""
+    before and after each step. ``dt`` [ps]. ``barostat`` (``CRescale``,
+    ``BerendsenBarostat`` from ``mdzoom.core.barostats``): pressure coupling every
+    ``nstpcouple`` steps, the box scaled at the end of the coupling step."""
 
     dt: float = 0.002
     thermostat: object = None
+    barostat: object = None
 
     def bind(self, system, evaluator):
         return _BoundVerlet(self, system, evaluator)
@@ -184,15 +187,24 @@ class _BoundVerlet(BoundIntegrator):
         super().__init__(desc, system, evaluator)
         th = desc.thermostat
         self.thermostat = th.bind(system, self) if th is not None else None
+        ba = desc.barostat
+        self.barostat = ba.bind(system, self) if ba is not None else None
 
     def state_dict(self):
-        return self.thermostat.state_dict() if self.thermostat is not None else {}
+        d = self.thermostat.state_dict() if self.thermostat is not None else {}
+        if self.barostat is not None:
+            d.update(self.barostat.state_dict())
+        return d
 
     def load_state_dict(self, d):
         if self.thermostat is not None:
             self.thermostat.load_state_dict(d)
+        if self.barostat is not None:
+            self.barostat.load_state_dict(d)
 
     def step(self, state, n, seed):
+        if self.barostat is not None:
+            return self._step_barostatted(state, n, seed)
         if self.thermostat is not None:
             return self._step_thermostatted(state, n, seed)
         if self.constraints:
@@ -220,6 +232,35 @@ class _BoundVerlet(BoundIntegrator):
             self._record_virial(vir / dt)
             state.step += 1
             state.time += dt
+
+    def _step_barostatted(self, state, n, seed):
+        """[T(dt/2)] B A [F] B [T(dt/2)] [couple: scale, F again]; unconstrained
+        (the barostat refuses constraints). The virial is computed on the coupling steps'
+        force evaluations only."""
+        ev, th, ba = self.evaluator, self.thermostat, self.barostat
+        x, v, dt = state.positions, state.velocities, self.desc.dt
+        for _ in range(n):
+            if th is not None:
+                th.apply(state, 0.5 * dt, seed, 0)
+            _k.kick_drift(x, v, ev.forces, self.inv_m, 0.5 * dt, dt)
+            couple = ba.due(state.step + 1)
+            if couple:
+                requested = ev.virial_requested
+                ev.virial_requested = True
+                try:
+                    ev.compute(state)
+                finally:
+                    ev.virial_requested = requested
+            else:
+                ev.compute(state)
+            _k.kick(v, ev.forces, self.inv_m, 0.5 * dt)
+            if th is not None:
+                th.apply(state, 0.5 * dt, seed, 1)
+            state.step += 1
+            state.time += dt
+            if couple:
+                ba.couple(state, ev.virial, seed)
+                ba.apply(state, ev)
 
     def _step_thermostatted(self, state, n, seed):
         """T(dt/2) B A [F] B T(dt/2); with constraints, RATTLE as in ``_step_constrained``

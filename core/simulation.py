@@ -112,8 +112,13 @@ class Simulation:
         terms["Kinetic En."] = ke
         terms["Total Energy"] = terms["Potential"] + ke
         th = getattr(self.stepper, "thermostat", None)
-        if th is not None:
-            terms["Conserved En."] = terms["Total Energy"] + th.conserved_energy()
+        ba = getattr(self.stepper, "barostat", None)
+        if th is not None or ba is not None:
+            terms["Conserved En."] = (terms["Total Energy"]
+                                      + (th.conserved_energy() if th is not None else 0.0)
+                                      + (ba.conserved_energy() if ba is not None else 0.0))
+        if ba is not None:
+            terms["Volume"] = self.state.volume
         terms["Temperature"] = self.temperature()
         if self._virial_step == self.state.step and self.evaluator.virial is not None:
             terms["Pressure"] = self.pressure()
