@@ -47,7 +47,7 @@ class GromacsContext:
     """What a bonded-interaction handler may need besides its atoms and parameters.
 
     ``generate`` (M,) bool marks, for ``[ pairs ]``, the rows whose parameters GROMACS
-    generates from the atom types (gen-pairs; use ``pair_c6c12`` × fudgeLJ).
+    generates from the atom types (gen-pairs; ``generated_c6c12`` includes fudgeLJ).
     """
 
     topology: object              # the parsed GromacsTopology (defaults, atomtypes, …)
@@ -61,45 +61,28 @@ class GromacsContext:
     def defaults(self):
         return self.topology.defaults
 
-    def pair_c6c12(self, i, j):
-        """(C6, C12) of atoms i, j from their atom types and the combination rule."""
-        return combine_atomtypes(self.topology, self.atom_types[i], self.atom_types[j])
+    def generated_c6c12(self, i, j):
+        """(C6, C12) of a generated 1-4 pair of atoms i, j, fudgeLJ applied, as grompp
+        makes it (``GromacsTopology.generated_pair_params``)."""
+        v, w = self.topology.generated_pair_params(self.atom_types[i], self.atom_types[j])
+        return self.to_c6c12(v, w)
 
     def to_c6c12(self, v, w):
         """Convert (v, w) as written in this topology (σ/ε or C6/C12) to (C6, C12)."""
         return _vw_to_c6c12(v, w, self.topology.defaults.comb_rule)
 
 
-def combine_atomtypes(top, ta, tb):
-    """(C6, C12) for atom types ta, tb by the topology's combination rule (no overrides)."""
-    comb = top.defaults.comb_rule
-    va, wa = top.atomtypes[ta].v, top.atomtypes[ta].w
-    vb, wb = top.atomtypes[tb].v, top.atomtypes[tb].w
-    if comb == 1:
-        return np.sqrt(va * vb), np.sqrt(wa * wb)
-    sig = 0.5 * (va + vb) if comb == 2 else np.sqrt(va * vb)
-    eps = np.sqrt(wa * wb)
-    return 4 * eps * sig ** 6, 4 * eps * sig ** 12
-
-
 def gromacs_lj_tables(top, type_names):
-    """(c6, c12) tables (T, T) [kJ mol⁻¹ nm⁶, nm¹²] for the given atom type names.
-
-    Combination rule 1: geometric on C6 and C12; 2: Lorentz–Berthelot on σ, ε;
-    3: geometric on σ and ε. ``[ nonbond_params ]`` entries override.
-    """
-    comb = top.defaults.comb_rule
+    """(c6, c12) tables (T, T) [kJ mol⁻¹ nm⁶, nm¹²] for the given atom type names:
+    ``[ nonbond_params ]`` where listed, else the topology's combination rule
+    (``GromacsTopology.nonbonded_params``)."""
     nt = len(type_names)
     c6 = np.zeros((nt, nt))
     c12 = np.zeros((nt, nt))
     for a, ta in enumerate(type_names):
         for b, tb in enumerate(type_names):
-            key = tuple(sorted((ta, tb)))
-            if key in top.nonbond_params:
-                _, v, w = top.nonbond_params[key]
-                c6[a, b], c12[a, b] = _vw_to_c6c12(v, w, comb)
-                continue
-            c6[a, b], c12[a, b] = combine_atomtypes(top, ta, tb)
+            v, w = top.nonbonded_params(ta, tb)
+            c6[a, b], c12[a, b] = _vw_to_c6c12(v, w, top.defaults.comb_rule)
     return c6, c12
 
 
@@ -187,13 +170,11 @@ def build_system(top, frame, mdp=None, registry=None):
     forces = []
     # --- non-bonded
     c6, c12 = gromacs_lj_tables(top, topology.type_names)
-    overrides = {}
-    for a, ta in enumerate(topology.type_names):
-        for b, tb in enumerate(topology.type_names):
-            overrides[(ta, tb)] = _c6c12_to_sigeps(c6[a, b], c12[a, b], ta, tb)
+    c6c12 = {(ta, tb): (c6[a, b], c12[a, b]) for a, ta in enumerate(topology.type_names)
+             for b, tb in enumerate(topology.type_names)}
     nb = Nonbonded(cutoff=opts["rc"], lj={t: (0.0, 0.0) for t in topology.type_names},
                    modifier=opts["vdw_modifier"], switch_distance=opts["rvdw_switch"],
-                   pair_overrides=overrides, coulomb=opts["coulomb"],
+                   c6c12_overrides=c6c12, coulomb=opts["coulomb"],
                    epsilon_r=opts["epsilon_r"], epsilon_rf=opts["epsilon_rf"],
                    **opts["nonbonded_extra"])
     forces.append(nb)
@@ -250,16 +231,6 @@ def build_system(top, frame, mdp=None, registry=None):
     v = frame.velocities if frame.velocities is not None else None
     state = State(frame.positions, v, box=box)
     return system, state, opts
-
-
-def _c6c12_to_sigeps(c6, c12, ta, tb):
-    if c6 == 0 and c12 == 0:
-        return (0.0, 0.0)
-    if c6 <= 0 or c12 <= 0:
-        raise NotImplementedError(f"LJ pair {ta}-{tb} has C6 = {c6}, C12 = {c12}: only "
-                                  "C6, C12 both > 0 or both 0 are supported")
-    sig = (c12 / c6) ** (1.0 / 6.0)
-    return (sig, c6 * c6 / (4.0 * c12))
 
 
 _COULOMB = {"cut-off": "cutoff", "reaction-field": "reaction-field", "pme": "pme",

@@ -140,9 +140,12 @@ class Nonbonded(Force):
     ----------
     cutoff : float [nm]
     lj : dict[type name, (sigma [nm], epsilon [kJ/mol])], a single (sigma, epsilon), or None
-        Per-type parameters (a single pair applies to every type); pairs use Lorentz–Berthelot combination unless
-        ``combination="geometric"``. ``pair_overrides`` maps (type a, type b) to
-        explicit (sigma, epsilon). ``None`` switches LJ off.
+        Per-type parameters (a single pair applies to every type); pairs use
+        Lorentz–Berthelot combination unless ``combination="geometric"``.
+        ``pair_overrides`` maps (type a, type b) to explicit (sigma, epsilon);
+        ``c6c12_overrides`` maps (type a, type b) to explicit (C6 [kJ mol⁻¹ nm⁶],
+        C12 [kJ mol⁻¹ nm¹²]) and wins over both (force fields written in C6/C12, e.g.
+        GROMACS comb-rule 1, including C6 = 0 with C12 > 0). ``None`` switches LJ off.
     modifier : "none" | "potential-shift" | "force-switch"
     switch_distance : float [nm]   start of the force switch (required for force-switch)
     coulomb : None | "cutoff" | "reaction-field" | "pme" | "ewald"
@@ -160,6 +163,7 @@ class Nonbonded(Force):
     switch_distance: float | None = None
     combination: str = "lorentz-berthelot"
     pair_overrides: dict = field(default_factory=dict)
+    c6c12_overrides: dict = field(default_factory=dict)
     coulomb: str | None = None
     epsilon_r: float = 1.0
     epsilon_rf: float = 1.0
@@ -206,6 +210,11 @@ class Nonbonded(Force):
                            f"given: {', '.join(map(str, lj))}")
         for a, ta in enumerate(type_names):
             for b, tb in enumerate(type_names):
+                direct = (self.c6c12_overrides.get((ta, tb))
+                          or self.c6c12_overrides.get((tb, ta)))
+                if direct is not None:
+                    c6[a, b], c12[a, b] = direct
+                    continue
                 pair = self.pair_overrides.get((ta, tb)) or self.pair_overrides.get((tb, ta))
                 if pair is not None:
                     sig, eps = pair

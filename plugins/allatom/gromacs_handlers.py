@@ -44,8 +44,7 @@ def _pairs(atoms, p, ctx):
     gen = ctx.generate if ctx.generate is not None else np.zeros(m, bool)
     for r, (i, j) in enumerate(atoms):
         if gen[r] or np.isnan(p[r, 0]):
-            a6, a12 = ctx.pair_c6c12(i, j)
-            c6[r], c12[r] = d.fudge_lj * a6, d.fudge_lj * a12
+            c6[r], c12[r] = ctx.generated_c6c12(i, j)
         else:
             c6[r], c12[r] = ctx.to_c6c12(p[r, 0], p[r, 1])
     q = ctx.charges
