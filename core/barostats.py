@@ -179,7 +179,7 @@ class BoundBarostat:
         _bk.scale_positions_velocities(state.positions, state.velocities, self.mu,
                                        self.scale_v)
         state.box[...] = state.box * self.mu[None, :]
-        u1 = evaluator.compute(state)
+        u1 = evaluator.compute(state, energy=True)
         du = u1 - u0
         if self.scale_v:
             du += float(_ik.kinetic_energy(state.velocities, self.masses) - k0)

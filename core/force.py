@@ -33,6 +33,14 @@ restraints, external fields) have a virial that depends on the reference, which 
 fallback does not know. Virtual sites built as linear combinations of their
 constructing atoms (weights summing to 1) leave the virial unchanged when spread.
 
+Energies only where reported. ``Simulation.run`` sets ``evaluator.energy_requested =
+False`` for the force evaluations whose step no output reports (and not the last of a
+run), as GROMACS does between ``nstcalcenergy`` steps. A bound force may then save time
+through an optional ``compute_forces(state, forces_out)`` (forces only, nothing
+returned); without one its ``compute`` runs as always. After such an evaluation
+``evaluator.energy`` is NaN and ``evaluator.terms`` empty (``has_energy`` is False), so
+no stale energy is ever read as current.
+
 Virtual sites (``System.virtual_sites``) are handled here, so every integrator,
 minimiser and single-point evaluation gets them: ``compute`` constructs the site
 positions in ``state.positions`` first and spreads the forces on the sites onto their
@@ -115,22 +123,26 @@ class ForceEvaluator:
         #: the step-loop switch: while True, every ``compute`` also computes the virial
         #: (the ``Simulation`` sets it for the steps whose outputs need the pressure)
         self.virial_requested = False
+        #: the step-loop switch for energies: False lets forces skip them (see above)
+        self.energy_requested = True
+        #: whether ``energy`` and ``terms`` belong to the last evaluation
+        self.has_energy = False
         self._whole = None
         self._scratch = None
 
-    def compute(self, state, forces_out=None, virial=False) -> float:
+    def compute(self, state, forces_out=None, virial=False, energy=None) -> float:
         """Zero ``forces_out`` (default: ``self.forces``), add all forces, return U [kJ/mol].
 
-        With ``virial=True`` (or ``virial_requested`` set) also set ``self.virial``."""
+        With ``virial=True`` (or ``virial_requested`` set) also set ``self.virial``.
+        ``energy``: None follows ``energy_requested``; False may skip the energies (then
+        NaN is returned, see the module docstring)."""
         if virial or self.virial_requested:
             return self._compute_with_virial(state, forces_out)
-        f = self.forces if forces_out is None else forces_out
-        f[:] = 0.0
-        if self.virtual_sites:
-            for vs in self.virtual_sites:
-                vs.construct(state.positions, state.box)
-        if self.neighbours is not None:
-            self.neighbours.update(state.positions, state.box)
+        if energy is None:
+            energy = self.energy_requested
+        if not energy:
+            return self._compute_forces_only(state, forces_out)
+        f = self._begin(state, forces_out)
         total = 0.0
         terms = {}
         for b in self.bound:
@@ -142,22 +154,43 @@ class ForceEvaluator:
             else:
                 name = b.terms[0]
                 terms[name] = terms.get(name, 0.0) + e
-        if self.virtual_sites:
-            for vs in reversed(self.virtual_sites):
-                vs.spread(state.positions, f, state.box)
+        self._spread_virtual_site_forces(state, f)
         terms["Potential"] = total
         self.energy = total
         self.terms = terms
+        self.has_energy = True
         return total
 
-    def _compute_with_virial(self, state, forces_out=None) -> float:
+    def _begin(self, state, forces_out):
+        """Zeroed force array; virtual sites placed; neighbour list refreshed."""
         f = self.forces if forces_out is None else forces_out
         f[:] = 0.0
-        if self.virtual_sites:
-            for vs in self.virtual_sites:
-                vs.construct(state.positions, state.box)
+        for vs in self.virtual_sites:
+            vs.construct(state.positions, state.box)
         if self.neighbours is not None:
             self.neighbours.update(state.positions, state.box)
+        return f
+
+    def _spread_virtual_site_forces(self, state, f):
+        for vs in reversed(self.virtual_sites):
+            vs.spread(state.positions, f, state.box)
+
+    def _compute_forces_only(self, state, forces_out=None) -> float:
+        f = self._begin(state, forces_out)
+        for b in self.bound:
+            only = getattr(b, "compute_forces", None)
+            if only is not None:
+                only(state, f)
+            else:
+                b.compute(state, f)
+        self._spread_virtual_site_forces(state, f)
+        self.energy = float("nan")
+        self.terms = {}
+        self.has_energy = False
+        return self.energy
+
+    def _compute_with_virial(self, state, forces_out=None) -> float:
+        f = self._begin(state, forces_out)
         total = 0.0
         terms = {}
         vir = np.zeros((3, 3))
@@ -184,12 +217,11 @@ class ForceEvaluator:
             else:
                 name = b.terms[0]
                 terms[name] = terms.get(name, 0.0) + e
-        if self.virtual_sites:
-            for vs in reversed(self.virtual_sites):
-                vs.spread(state.positions, f, state.box)
+        self._spread_virtual_site_forces(state, f)
         terms["Potential"] = total
         self.energy = total
         self.terms = terms
+        self.has_energy = True
         self.virial = vir
         return total
 

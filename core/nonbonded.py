@@ -30,9 +30,11 @@ particle pairs that are not excluded.
 Systems made only of three-site molecules (every atom excludes exactly the other two of
 its triple: rigid water) with Ewald electrostatics and a plain or shifted LJ take a
 faster path (``_Triples``): a list of molecule pairs instead of atom pairs, nine atom
-pairs per listed molecule pair, fully unrolled when all molecules are alike. Same pairs,
-same physics (forces agree with the general kernel to 1e-10); ``TRIPLES_KERNEL = False``
-turns it off.
+pairs per listed molecule pair; when all molecules are alike (a water box) a SIMD kernel
+with polynomial Ewald terms (``_water_kernels``) that skips the energies on steps that
+report none (``compute_forces``). Same pairs, same physics (energies agree with the
+general kernel to 1e-10, forces to 1e-9 relative); ``TRIPLES_KERNEL = False`` turns it
+off.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import math
 import numpy as np
 
 from . import _pair_kernels as _k
+from . import _water_kernels as _wk
 from .force import BoundForce, Force
 from .neighbours import NeighbourList, box_heights
 from .units import COULOMB
@@ -362,6 +365,14 @@ class _BoundNonbonded(BoundForce):
                 np.dot(self.charges, self.charges))
         return self._finish(state, e_lj, e_coul)
 
+    def compute_forces(self, state, forces_out):
+        """Forces only, energies skipped where that saves time (the rigid-water path);
+        the ``ForceEvaluator`` calls this on steps that report no energy."""
+        if self.triples is not None:
+            self.triples.compute(state, forces_out, energy=False)
+        else:
+            self.compute(state, forces_out)
+
     def compute_virial(self, state, forces_out):
         """``compute`` plus ``self.last_virial`` (3, 3) [kJ/mol], Ξ = −½ Σ r⊗f of the pair
         sum, the RF exclusion terms and the dispersion correction (only with ``EnerPres``,
@@ -435,7 +446,8 @@ class _Triples:
     distance of an atom from its molecule's first atom (+ 0.002 nm); each listed pair
     evaluates its nine atom pairs with r < rc. So it holds the same atom pairs as an atom
     list, is rebuilt when a first atom moved skin/2 (or R grew: flexible molecules), and
-    is 9× shorter. erfc and exp(−x²) come from ``_pair_kernels.erfc_exp``.
+    is 9× shorter. Identical molecules use ``_water_kernels.water_forces``; mixed ones and
+    the virial steps the tabulated erfc/exp(−x²) of ``_pair_kernels.erfc_exp``.
     """
 
     def __init__(self, bound, system, skin):
@@ -460,10 +472,15 @@ class _Triples:
             self.qq9 = np.ascontiguousarray(bound.coul_prefactor * np.outer(q, q).ravel())
             self.a6_9 = np.ascontiguousarray(bound.c6[tt])
             self.a12_9 = np.ascontiguousarray(bound.c12[tt])
+            self.lj_shift9 = np.ascontiguousarray(self.a12_9 * bound.vshift12
+                                                  - self.a6_9 * bound.vshift6)
+            self.cp, self.cq, self.poly_scale = _wk.ewald_polynomials(bound.beta,
+                                                                      bound.desc.cutoff)
         self._builds = -1
 
-    def compute(self, state, forces_out, virial=False):
-        """(U_LJ, U_Coul), or (U_LJ, U_Coul, Ξ) with ``virial=True``."""
+    def compute(self, state, forces_out, virial=False, energy=True):
+        """(U_LJ, U_Coul), or (U_LJ, U_Coul, Ξ) with ``virial=True``; with
+        ``energy=False`` the energies may be skipped (returned as 0)."""
         b = self.b
         x = np.ascontiguousarray(state.positions, dtype=np.float64)
         box = np.ascontiguousarray(state.box, dtype=np.float64)
@@ -498,10 +515,10 @@ class _Triples:
             _k.reduce_triples(self.buffers, nl.order, forces_out)
             return e_lj, e_coul, vir
         if self.identical:
-            e_lj, e_coul = _k.ewald_lj_water_forces(
+            e_lj, e_coul = _wk.water_forces(
                 self._ys, nl.neighbours, nl.counts, nl.shifts, self.qq9, self.a6_9,
-                self.a12_9, b.rc2, far2, b.vshift6, b.vshift12, b.c_rf, b.beta, self.tab,
-                self.inv_h, nl.chunk_bounds, self.buffers)
+                self.a12_9, self.lj_shift9, b.rc2, far2, self.poly_scale, b.beta, b.c_rf,
+                self.cp, self.cq, energy, nl.chunk_bounds, self.buffers)
             _k.reduce_triples(self.buffers, nl.order, forces_out)
             return e_lj, e_coul
         e_lj, e_coul = _k.ewald_lj_triples_forces(

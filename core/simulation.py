@@ -71,8 +71,14 @@ class Simulation:
         return 2.0 * self.kinetic_energy() / (self.stepper.degrees_of_freedom() * KB)
 
     def potential_energy(self) -> float:
-        self._prepare()
+        """[kJ/mol] at the current state."""
+        self._ensure_energy()
         return self.evaluator.energy
+
+    def _ensure_energy(self):
+        self._prepare()
+        if not self.evaluator.has_energy:
+            self.evaluator.compute(self.state, energy=True)
 
     def kinetic_energy_tensor(self) -> np.ndarray:
         """½ Σ m v⊗v (3, 3) [kJ/mol]."""
@@ -106,7 +112,7 @@ class Simulation:
         With a thermostat also "Conserved En." (total + the thermostat's exchanged or
         extended-system energy, whose drift monitors the integration) and, with several
         coupling groups, "T-<group>" [K] per group."""
-        self._prepare()
+        self._ensure_energy()
         terms = dict(self.evaluator.terms)
         ke = self.kinetic_energy()
         terms["Kinetic En."] = ke
@@ -172,25 +178,12 @@ class Simulation:
                 nxt = min([o.trigger.next_after(st.step) for o in self.outputs] + [target])
                 nxt = min(nxt, st.step + chunk)
                 before = st.step
-                if any(o.trigger(nxt) for o in virial_outputs):
-                    # the virial only on the last force evaluation, the one at step nxt
-                    if nxt - 1 > before:
-                        self.stepper.step(st, nxt - 1 - before, self.seed)
-                    self.evaluator.virial_requested = True
-                    try:
-                        self.stepper.step(st, 1, self.seed)
-                    finally:
-                        self.evaluator.virial_requested = False
-                    self._virial_step = st.step
-                else:
-                    self.stepper.step(st, nxt - before, self.seed)
+                self._advance(nxt - before,
+                              virial=any(o.trigger(nxt) for o in virial_outputs),
+                              energy=nxt == target or any(o.trigger(nxt) for o in self.outputs))
                 bar.update(st.step - before)
                 self._report_due()
-                if not np.isfinite(self.evaluator.energy):
-                    raise FloatingPointError(
-                        f"potential energy became {self.evaluator.energy} at step {st.step}: "
-                        "the system blew up (time step too large, overlapping particles, or "
-                        "a bad parameter)")
+                self._check_finite()
         finally:
             bar.close()
             for o in self.outputs:
@@ -199,6 +192,35 @@ class Simulation:
             if self.plugin_manager is not None:
                 self.plugin_manager.simulation_end(self)
         return self
+
+    def _advance(self, n, virial, energy):
+        """n steps; energies (and with ``virial`` the virial) computed on the last force
+        evaluation only, forces alone before it."""
+        ev, st = self.evaluator, self.state
+        try:
+            ev.energy_requested = False
+            if n > 1 or not (virial or energy):
+                self.stepper.step(st, n - 1 if (virial or energy) else n, self.seed)
+            if virial or energy:
+                ev.energy_requested = True
+                ev.virial_requested = virial
+                self.stepper.step(st, 1, self.seed)
+                if virial:
+                    self._virial_step = st.step
+        finally:
+            ev.energy_requested = True
+            ev.virial_requested = False
+
+    def _check_finite(self):
+        ev = self.evaluator
+        bad = (not np.isfinite(ev.energy)) if ev.has_energy else \
+            (not np.isfinite(float(np.sum(ev.forces))))
+        if bad:
+            what = (f"potential energy became {ev.energy}" if ev.has_energy
+                    else "forces became non-finite")
+            raise FloatingPointError(
+                f"{what} at step {self.state.step}: the system blew up (time step too "
+                "large, overlapping particles, or a bad parameter)")
 
     def _report_due(self):
         step = self.state.step

@@ -33,38 +33,3 @@ def test_beyond_the_table_falls_back_to_libm():
     got = _evaluate(x)
     assert np.allclose(got[:, 0], [math.erfc(v) for v in x], rtol=1e-15, atol=0)
     assert np.allclose(got[:, 1], np.exp(-x * x), rtol=1e-15, atol=0)
-
-
-def test_three_site_kernel_matches_the_atom_pair_kernel(tmp_path):
-    """Rigid-water fast path (molecule-pair list, tabulated erfc) = general Ewald kernel."""
-    from pathlib import Path
-
-    from mdzoom.core import nonbonded
-    from mdzoom.core.force import ForceEvaluator
-    from mdzoom.core.gromacs import load_gromacs
-
-    d = Path(__file__).resolve().parents[1] / "data" / "gromacs" / "tip3p_box"
-    mdp = (d / "run.mdp").read_text().replace("rcoulomb        = 1.0", "rcoulomb = 0.8")
-    mdp = mdp.replace("rvdw            = 1.0", "rvdw = 0.8").replace("rlist           = 1.0",
-                                                                   "rlist = 0.8")
-    (tmp_path / "run.mdp").write_text(mdp)
-    system, state, _ = load_gromacs(d / "processed.top", d / "conf.gro", tmp_path / "run.mdp")
-    got = {}
-    try:
-        for flag in (False, True):
-            nonbonded.TRIPLES_KERNEL = flag
-            ev = ForceEvaluator(system, skin=0.05)
-            ev.compute(state)
-            assert (ev.bound[0].triples is not None) == flag
-            got[flag] = (dict(ev.terms), ev.forces.copy())
-        assert ev.bound[0].triples.identical        # water box: the unrolled kernel
-        ev.bound[0].triples.identical = False       # the kernel for mixed molecules
-        ev.compute(state)
-        got["mixed"] = (dict(ev.terms), ev.forces.copy())
-    finally:
-        nonbonded.TRIPLES_KERNEL = True
-    t0, f0 = got[False]
-    for t1, f1 in (got[True], got["mixed"]):
-        for term in ("LJ (SR)", "Coulomb (SR)", "Potential"):
-            assert abs(t1[term] - t0[term]) <= 1e-10 * abs(t0[term]), term
-        assert np.max(np.abs(f1 - f0)) <= 1e-9 * np.max(np.abs(f0))
