@@ -8,9 +8,8 @@ from ._rng import gaussian3
 
 @numba.njit(cache=True)
 def barostat_noise(seed, step, index):
-    """Two independent standard normal deviates keyed by (seed, step, index)."""
-    g0, g1, _ = gaussian3(seed, step, index)
-    return g0, g1
+    """Three independent standard normal deviates keyed by (seed, step, index)."""
+    return gaussian3(seed, step, index)
 
 
 @numba.njit(cache=True, parallel=True)

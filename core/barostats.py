@@ -11,23 +11,33 @@ Every ``nstpcouple`` steps the step's force evaluation also computes the virial,
 P = 2/V (E_kin − Ξ) (GROMACS convention, [bar]) is formed at the end of the step. The
 log-volume variables are moved by one Euler–Maruyama step of length Δt = nstpcouple·dt:
 
-- isotropic, ε = ln V:  Δε = −(β/τ)(P₀ − P)Δt + √(2 kT β Δt / (V τ)) ξ
-- semi-isotropic, ε_xy = ln A (A = L_x L_y), ε_z = ln L_z, P_xy = (P_xx + P_yy)/2:
-  Δε_xy = −(2β_xy/3τ)(P₀,xy − P_xy)Δt + √(2 kT (2β_xy/3τ) Δt / V) ξ₁,
-  Δε_z  = −(β_z/3τ)(P₀,z − P_zz)Δt   + √(2 kT (β_z/3τ) Δt / V) ξ₂,
-  which reduce to the isotropic form for equal parameters (the Itô drift of ε carries
-  no kT/V term: that one belongs to the SDE written in V itself).
+The box directions are coupled in groups g of d_g directions: isotropic {xyz} (d = 3),
+semi-isotropic {xy}{z} (2, 1), anisotropic {x}{y}{z} (1, 1, 1; the box stays
+rectangular: off-diagonal cell fluctuations are not modelled). For each group,
+ε_g = ln Π_{a∈g} L_a (ln V, ln A, ln L_a), P_g = mean of P_aa over the group, and with
+c_g = β_g d_g / (3τ):
 
-The resulting scaling μ (per direction: μ_x = μ_y = e^{Δε_xy/2}, μ_z = e^{Δε_z}, or
-e^{Δε/3} for all three) is applied at once, at the end of the coupling step, to the box,
-to the **atom** positions (not molecule centres: first increment; constrained systems
-are refused) and, for C-rescale, to the velocities by 1/μ; the forces are then evaluated
-again for the scaled configuration (one extra force evaluation per coupling, so a state
-between steps is always consistent and a checkpoint needs no pending scaling). The
-temperature kT is the thermostat's (its highest group reference temperature), or
-``temperature`` when given.
+  Δε_g = −c_g (P₀,g − P_g) Δt + √(2 kT c_g Δt / V) ξ_g,
 
-Noise: two normal deviates from the counter-based generator keyed by (seed, step, a
+which is ε = ln V with Δε = −(β/τ)(P₀ − P)Δt + √(2 kT β Δt/(Vτ)) ξ for isotropic
+coupling, and the same law for every group (the Itô drift of ε carries no kT/V term:
+that one belongs to the SDE written in V itself). A direction with compressibility 0 is
+not coupled (GROMACS: semi-isotropic with β_z = 0 keeps L_z).
+
+The resulting scaling μ_a = e^{Δε_g/d_g} (a ∈ g) is applied at once, at the end of the
+coupling step, to the box and either to every **atom** position (``scaling="atoms"``,
+GROMACS's choice) or to every **molecule centre of mass** (``"molecules"``: each
+molecule translated rigidly, so constraints and intramolecular energies are untouched;
+the default, and the only choice, for constrained systems). C-rescale also scales the
+velocities by 1/μ (atoms: every velocity; molecules: each molecule's centre-of-mass
+velocity, internal motion kept, so velocity constraints hold). The forces are then
+evaluated again for the scaled configuration (one extra force evaluation per coupling, so
+a state between steps is always consistent and a checkpoint needs no pending scaling).
+The pressure that drives the coupling is the atomic one, P = 2/V (E_kin − Ξ), Ξ
+including the constraint virial of the step. The temperature kT is the thermostat's
+(its highest group reference temperature), or ``temperature`` when given.
+
+Noise: three normal deviates from the counter-based generator keyed by (seed, step, a
 reserved index), so a resumed run continues bit-for-bit.
 
 Conserved quantity: ``conserved_energy()`` = −Σ (ΔK + ΔU) over all scalings, both exact
@@ -47,18 +57,26 @@ from . import _barostat_kernels as _bk
 from . import _integrator_kernels as _ik
 from .units import KB, PRESSURE_CONVERSION
 
-__all__ = ["Barostat", "CRescale", "BerendsenBarostat"]
+__all__ = ["Barostat", "CRescale", "BerendsenBarostat", "COUPLING_GROUPS"]
 
 _RNG_INDEX = (1 << 40) + 16   # counter index of the barostat's deviates (thermostat: 1<<40 + 0/1)
-_COUPLINGS = ("isotropic", "semi-isotropic")
+#: coupling → groups of box directions that scale together
+COUPLING_GROUPS = {"isotropic": ((0, 1, 2),), "semi-isotropic": ((0, 1), (2,)),
+                   "anisotropic": ((0,), (1,), (2,))}
+_SCALINGS = ("auto", "atoms", "molecules")
 
 
-def _pair(value, what):
+def _per_group(value, coupling, what):
+    """One value per direction group: a scalar, or (xy, z) / (x, y, z) as the coupling
+    has groups."""
+    n = len(COUPLING_GROUPS[coupling])
     a = np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
     if a.size == 1:
-        a = np.repeat(a, 2)
-    if a.size != 2:
-        raise ValueError(f"{what}: give one value or a pair (xy, z); got {value}")
+        a = np.repeat(a, n)
+    if a.size != n:
+        names = {1: "one value", 2: "one value or a pair (xy, z)",
+                 3: "one value or three (x, y, z)"}[n]
+        raise ValueError(f"{what} for {coupling} coupling: give {names}; got {value}")
     return a
 
 
@@ -68,12 +86,14 @@ class Barostat:
 
     Parameters
     ----------
-    pressure : float or (xy, z) [bar]        reference pressure
+    pressure : float, (xy, z) or (x, y, z) [bar]   reference pressure per direction group
     tau : float [ps]                          coupling time
-    compressibility : float or (xy, z) [1/bar]
-    coupling : "isotropic" or "semi-isotropic"
+    compressibility : float, (xy, z) or (x, y, z) [1/bar]   0 leaves that group fixed
+    coupling : "isotropic", "semi-isotropic" or "anisotropic"
     nstpcouple : int                          couple every this many steps
     temperature : float [K], optional         kT of the noise; default: the thermostat's
+    scaling : "auto", "atoms" or "molecules"  what the scaling moves; "auto" = molecule
+                                              centres when the system has constraints
     """
 
     pressure: float | list = 1.0
@@ -82,6 +102,7 @@ class Barostat:
     coupling: str = "isotropic"
     nstpcouple: int = 10
     temperature: float | None = None
+    scaling: str = "auto"
 
     stochastic = True
 
@@ -106,13 +127,12 @@ class BerendsenBarostat(Barostat):
 class BoundBarostat:
     def __init__(self, desc, system, stepper):
         self.desc = desc
-        if desc.coupling not in _COUPLINGS:
-            raise ValueError(f"coupling must be one of {_COUPLINGS}; got {desc.coupling!r}")
-        self.semi = desc.coupling == "semi-isotropic"
-        self.p0 = _pair(desc.pressure, "pressure")
-        self.beta = _pair(desc.compressibility, "compressibility")
-        if not self.semi and (self.p0[0] != self.p0[1] or self.beta[0] != self.beta[1]):
-            raise ValueError("isotropic coupling takes one pressure and one compressibility")
+        if desc.coupling not in COUPLING_GROUPS:
+            raise ValueError(f"coupling must be one of {tuple(COUPLING_GROUPS)}; got "
+                             f"{desc.coupling!r}")
+        self.groups = COUPLING_GROUPS[desc.coupling]
+        self.p0 = _per_group(desc.pressure, desc.coupling, "pressure")
+        self.beta = _per_group(desc.compressibility, desc.coupling, "compressibility")
         if desc.tau <= 0:
             raise ValueError(f"tau must be > 0; got {desc.tau}")
         if (self.beta < 0).any():
@@ -120,9 +140,18 @@ class BoundBarostat:
         self.nst = int(desc.nstpcouple)
         if self.nst < 1:
             raise ValueError(f"nstpcouple must be >= 1; got {desc.nstpcouple}")
-        if stepper.constraints:
-            raise NotImplementedError("pressure coupling of constrained systems is not "
-                                      "implemented yet (atoms are scaled, not molecules)")
+        if desc.scaling not in _SCALINGS:
+            raise ValueError(f"scaling must be one of {_SCALINGS}; got {desc.scaling!r}")
+        scaling = desc.scaling
+        if scaling == "auto":
+            scaling = "molecules" if stepper.constraints else "atoms"
+        if scaling == "atoms" and stepper.constraints:
+            raise ValueError("scaling='atoms' would stretch the constrained bonds; use "
+                             "scaling='molecules' (or 'auto') for a constrained system")
+        self.scaling = scaling
+        self.molecules = None
+        if scaling == "molecules":
+            self.molecules = _MoleculeScaler(system, stepper)
         t = desc.temperature
         th = stepper.thermostat
         if t is None:
@@ -153,31 +182,28 @@ class BoundBarostat:
         p = 2.0 / vol * (ke - virial) * PRESSURE_CONVERSION
         self.last_pressure = p
         d = self.desc
-        rate = self.beta / d.tau * self.dt_p           # β Δt / τ
-        if self.semi:
-            c = rate * np.array([2.0 / 3.0, 1.0 / 3.0])
-            pint = np.array([0.5 * (p[0, 0] + p[1, 1]), p[2, 2]])
-        else:
-            c = rate[:1]
-            pint = np.array([np.trace(p) / 3.0])
-        deps = -c * (self.p0[:c.size] - pint)
+        dims = np.array([len(g) for g in self.groups], dtype=np.float64)
+        c = self.beta * dims / (3.0 * d.tau) * self.dt_p          # c_g Δt
+        pint = np.array([np.mean([p[a, a] for a in g]) for g in self.groups])
+        deps = -c * (self.p0 - pint)
         if d.stochastic:
             g = _bk.barostat_noise(seed, state.step, _RNG_INDEX)
             kt_v = self.kt / vol * PRESSURE_CONVERSION      # [bar]
             deps = deps + np.sqrt(2.0 * kt_v * c) * np.asarray(g[:c.size])
-        if self.semi:
-            mu = np.exp(np.array([0.5 * deps[0], 0.5 * deps[0], deps[1]]))
-        else:
-            mu = np.full(3, np.exp(deps[0] / 3.0))
-        self.mu[:] = mu
+        for k, group in enumerate(self.groups):
+            for a in group:
+                self.mu[a] = np.exp(deps[k] / len(group))
 
     def apply(self, state, evaluator):
         """Scale box, positions (and velocities) by μ, then re-evaluate the forces."""
         u0 = evaluator.energy
         if self.scale_v:
             k0 = _ik.kinetic_energy(state.velocities, self.masses)
-        _bk.scale_positions_velocities(state.positions, state.velocities, self.mu,
-                                       self.scale_v)
+        if self.molecules is not None:
+            self.molecules.scale(state, evaluator, self.mu, self.scale_v)
+        else:
+            _bk.scale_positions_velocities(state.positions, state.velocities, self.mu,
+                                           self.scale_v)
         state.box[...] = state.box * self.mu[None, :]
         u1 = evaluator.compute(state, energy=True)
         du = u1 - u0
@@ -194,3 +220,34 @@ class BoundBarostat:
     def load_state_dict(self, d):
         if "barostat_exchanged" in d:
             self.exchanged = float(d["barostat_exchanged"])
+
+
+class _MoleculeScaler:
+    """Moves molecule centres of mass: x_i += (μ − 1)∘X_m, and with velocities
+    v_i += (1/μ − 1)∘V_m, for every atom i of molecule m (X_m from the molecule made
+    whole along its bonds and constraints, so a molecule split by the box edge counts
+    once)."""
+
+    def __init__(self, system, stepper):
+        self.mol = np.ascontiguousarray(system.topology.molecule_index, dtype=np.int64)
+        self.n_mol = int(self.mol.max()) + 1 if self.mol.size else 0
+        m = np.asarray(stepper.masses, dtype=np.float64)
+        self.m = m
+        self.mol_mass = np.bincount(self.mol, weights=m, minlength=self.n_mol)
+        if np.any(self.mol_mass <= 0):
+            raise ValueError("molecule-centre scaling needs every molecule to have mass")
+
+    def _centres(self, values):
+        out = np.empty((self.n_mol, 3))
+        for a in range(3):
+            out[:, a] = np.bincount(self.mol, weights=self.m * values[:, a],
+                                    minlength=self.n_mol)
+        return out / self.mol_mass[:, None]
+
+    def scale(self, state, evaluator, mu, scale_v):
+        xw = evaluator.whole_positions(state)
+        dx = self._centres(xw) * (mu - 1.0)
+        state.positions += dx[self.mol]
+        if scale_v:
+            dv = self._centres(state.velocities) * (1.0 / mu - 1.0)
+            state.velocities += dv[self.mol]

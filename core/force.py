@@ -253,6 +253,8 @@ def _bond_tree(system):
     bonds = np.asarray(system.topology.bonds, dtype=np.int64).reshape(-1, 2)
     for c in getattr(system, "constraints", ()):     # constrained bonds keep molecules too
         pairs = getattr(c, "pairs", None)
+        if callable(pairs):                          # Settle: pairs() -> (pairs, lengths)
+            pairs = pairs()[0]
         if pairs is not None:
             bonds = np.concatenate([bonds, np.asarray(pairs, dtype=np.int64).reshape(-1, 2)])
     if len(bonds) == 0:

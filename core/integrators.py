@@ -172,7 +172,9 @@ class VelocityVerlet(Integrator):
     ``NoseHooverChain``, ``Berendsen`` from ``mdzoom.core.thermostats``) applied for dt/2
     before and after each step. ``dt`` [ps]. ``barostat`` (``CRescale``,
     ``BerendsenBarostat`` from ``mdzoom.core.barostats``): pressure coupling every
-    ``nstpcouple`` steps, the box scaled at the end of the coupling step."""
+    ``nstpcouple`` steps, the box scaled at the end of the coupling step (molecule
+    centres for constrained systems); an extended-system barostat with its own ``step``
+    (``MTKBarostat``) runs the whole propagator instead."""
 
     dt: float = 0.002
     thermostat: object = None
@@ -204,9 +206,12 @@ class _BoundVerlet(BoundIntegrator):
 
     def step(self, state, n, seed):
         if self.barostat is not None:
-            return self._step_barostatted(state, n, seed)
+            own = getattr(self.barostat, "step", None)
+            if own is not None:     # extended-system barostats (MTK) own the propagator
+                return own(self, state, n, seed)
+            return self._step_coupled(state, n, seed)
         if self.thermostat is not None:
-            return self._step_thermostatted(state, n, seed)
+            return self._step_coupled(state, n, seed)
         if self.constraints:
             return self._step_constrained(state, n)
         ev = self.evaluator
@@ -233,17 +238,29 @@ class _BoundVerlet(BoundIntegrator):
             state.step += 1
             state.time += dt
 
-    def _step_barostatted(self, state, n, seed):
-        """[T(dt/2)] B A [F] B [T(dt/2)] [couple: scale, F again]; unconstrained
-        (the barostat refuses constraints). The virial is computed on the coupling steps'
-        force evaluations only."""
+    def _step_coupled(self, state, n, seed):
+        """[T(dt/2)] B A [F] B [T(dt/2)] [couple: scale, F again]. With constraints,
+        RATTLE as in ``_step_constrained`` (scaling by group keeps velocity constraints
+        unless one spans two groups, so the velocities are re-constrained after the
+        thermostat when there are several). The barostat's virial is computed on the
+        coupling steps' force evaluations only, and its pressure includes that step's
+        constraint virial."""
         ev, th, ba = self.evaluator, self.thermostat, self.barostat
         x, v, dt = state.positions, state.velocities, self.desc.dt
+        x_ref = self._x_ref
+        fix_v = bool(self.constraints) and th is not None and th.n_groups > 1
         for _ in range(n):
+            vir = 0.0
             if th is not None:
                 th.apply(state, 0.5 * dt, seed, 0)
+                if fix_v:
+                    vir = vir + self._constrain_v(state)
+            if x_ref is not None:
+                np.copyto(x_ref, x)
             _k.kick_drift(x, v, ev.forces, self.inv_m, 0.5 * dt, dt)
-            couple = ba.due(state.step + 1)
+            if x_ref is not None:
+                vir = vir + self._constrain_x(state, x_ref, dt)
+            couple = ba is not None and ba.due(state.step + 1)
             if couple:
                 requested = ev.virial_requested
                 ev.virial_requested = True
@@ -254,41 +271,20 @@ class _BoundVerlet(BoundIntegrator):
             else:
                 ev.compute(state)
             _k.kick(v, ev.forces, self.inv_m, 0.5 * dt)
-            if th is not None:
-                th.apply(state, 0.5 * dt, seed, 1)
-            state.step += 1
-            state.time += dt
-            if couple:
-                ba.couple(state, ev.virial, seed)
-                ba.apply(state, ev)
-
-    def _step_thermostatted(self, state, n, seed):
-        """T(dt/2) B A [F] B T(dt/2); with constraints, RATTLE as in ``_step_constrained``
-        (scaling by group keeps velocity constraints unless one spans two groups, so the
-        velocities are re-constrained after the thermostat when there are several)."""
-        ev, th = self.evaluator, self.thermostat
-        x, v, dt = state.positions, state.velocities, self.desc.dt
-        x_ref = self._x_ref
-        fix_v = bool(self.constraints) and th.n_groups > 1
-        for _ in range(n):
-            th.apply(state, 0.5 * dt, seed, 0)
-            vir = self._constrain_v(state) if fix_v else 0.0
-            if x_ref is not None:
-                np.copyto(x_ref, x)
-            _k.kick_drift(x, v, ev.forces, self.inv_m, 0.5 * dt, dt)
-            if x_ref is not None:
-                vir = vir + self._constrain_x(state, x_ref, dt)
-            ev.compute(state)
-            _k.kick(v, ev.forces, self.inv_m, 0.5 * dt)
             if self.constraints:
                 vir = vir + self._constrain_v(state)
-            th.apply(state, 0.5 * dt, seed, 1)
-            if fix_v:
-                vir = vir + self._constrain_v(state)
+            if th is not None:
+                th.apply(state, 0.5 * dt, seed, 1)
+                if fix_v:
+                    vir = vir + self._constrain_v(state)
             if self.constraints:
                 self._record_virial(vir / dt)
             state.step += 1
             state.time += dt
+            if couple:
+                total = ev.virial + (self.constraint_virial if self.constraints else 0.0)
+                ba.couple(state, total, seed)
+                ba.apply(state, ev)
 
 
 @dataclass

@@ -60,13 +60,16 @@ def test_crescale_mean_pressure_and_volume_fluctuations(runs):
 
 
 def test_crescale_conserved_energy(runs):
-    """The energy the barostat (and the thermostat) put in, subtracted: slope measured
-    ≈ −2e-6 ε/τ per particle, fluctuation ≈ 4e-4 ε against ≈ 0.16 ε for the total."""
+    """The energy the barostat (and the thermostat) put in, subtracted. What remains is
+    the integrator's shadow-energy offset, which the stochastic moves turn into a random
+    walk: slopes −5e-5 … +4e-5 ε/τ per particle over seeds 1-5, fluctuation ≈ 6e-4 ε
+    against ≈ 0.16 ε for the total. Unaccounted barostat work (≈ 0.05-0.37 ε per
+    particle over the 60 τ) would give slopes ≳ 1e-3."""
     sim, _, _ = runs["crescale"]
     r = sim.energies
     n = sim.system.n_particles
     e = r["Conserved En."] / n
-    assert abs(np.polyfit(r["time"], e, 1)[0]) < 2e-5
+    assert abs(np.polyfit(r["time"], e, 1)[0]) < 2e-4
     assert e.std() < 2e-3 < (r["Total Energy"] / n).std()
     assert r["Volume"].std() > 0
 
@@ -91,10 +94,32 @@ def test_semi_isotropic_keeps_xy_equal_z_independent():
     assert (box[:, 2] / box[:, 0]).std() > 1e-3
 
 
+def test_anisotropic_directions_move_independently_at_the_reference_pressure():
+    """Each box length coupled on its own to P₀ (the fluid cannot hold a stress, so all
+    three diagonal pressures average to P₀)."""
+    sim, p, box = _run(mz.CRescale(P0, tau=0.5, compressibility=KAPPA,
+                                   coupling="anisotropic"), steps=6000)
+    assert (box[:, 0] / box[:, 1]).std() > 1e-3 and (box[:, 1] / box[:, 2]).std() > 1e-3
+    for a in range(3):
+        paa = p[:, a, a]
+        blocks = paa[: paa.size // 10 * 10].reshape(10, -1).mean(1)
+        err = blocks.std(ddof=1) / np.sqrt(10)
+        assert abs(paa.mean() - P0 / PC) < max(4.0 * err, 0.08), (a, paa.mean(), err)
+
+
+def test_zero_compressibility_keeps_that_direction_fixed():
+    """GROMACS semi-isotropic with compressibility (κ, 0): L_z stays put."""
+    sim, p, box = _run(mz.CRescale(P0, tau=0.5, compressibility=[KAPPA, 0.0],
+                                   coupling="semi-isotropic"), steps=1000, equil=0)
+    assert np.all(box[:, 2] == box[0, 2]) and box[:, 0].std() > 0.0
+
+
 def test_parameters_validated():
     system, state = lj_fluid(cells=4, density=0.7, temperature=1.5)
-    for bad in (dict(coupling="anisotropic"), dict(tau=0.0), dict(nstpcouple=0),
-                dict(pressure=[1.0, 2.0])):
+    for bad in (dict(coupling="xyz"), dict(tau=0.0), dict(nstpcouple=0),
+                dict(pressure=[1.0, 2.0]), dict(coupling="semi-isotropic", pressure=[1, 2, 3]),
+                dict(coupling="anisotropic", compressibility=[KAPPA, KAPPA]),
+                dict(scaling="centres"), dict(compressibility=-1.0)):
         with pytest.raises(ValueError):
             mz.Simulation(system, mz.VelocityVerlet(0.005, thermostat=mz.VRescale(T, 0.1),
                                                     barostat=mz.CRescale(**bad)), state)
@@ -126,3 +151,47 @@ def test_checkpoint_resume_bit_for_bit(tmp_path, cls):
         assert (sim.energy_terms()["Conserved En."]
                 == ref.energy_terms()["Conserved En."])
     assert not np.array_equal(ref.state.box, make().state.box)
+
+
+def test_rigid_water_molecule_centre_scaling_keeps_constraints_and_accounts_energy(tmp_path):
+    """SETTLE water under C-rescale: molecules move as rigid bodies (every O–H and H–H
+    distance exactly kept, no constraint work), the box follows the pressure, and the
+    conserved energy holds against the energy the barostat exchanged."""
+    from pathlib import Path
+
+    from mdzoom.core.gromacs import load_gromacs
+
+    d = Path(__file__).resolve().parents[1] / "data" / "gromacs" / "tip3p_box"
+    mdp = "\n".join("rcoulomb = 0.8" if ln.startswith("rcoulomb") else
+                    "rvdw = 0.8" if ln.startswith("rvdw") else
+                    "rlist = 0.8" if ln.startswith("rlist") else ln
+                    for ln in (d / "run.mdp").read_text().splitlines())
+    (tmp_path / "run.mdp").write_text(mdp + "\n")
+    system, state, _ = load_gromacs(d / "processed.top", d / "conf.gro", tmp_path / "run.mdp")
+    assert system.constraints
+    # relax the 3-decimal solvate output first (it releases ~500 kJ/mol)
+    eq = mz.Simulation(system, mz.LangevinBAOAB(0.001, temperature=300.0, friction=20.0),
+                       state, skin=0.05, seed=5)
+    eq.run(300, progress=False)
+    baro = mz.CRescale(1000.0, tau=0.5, compressibility=4.5e-5, nstpcouple=5)
+    sim = mz.Simulation(system, mz.VelocityVerlet(0.002, thermostat=mz.VRescale(300.0, 0.1),
+                                                  barostat=baro),
+                        eq.state, skin=0.05, seed=5)
+    assert sim.stepper.barostat.scaling == "molecules"
+    pairs, lengths = system.constraints[0].pairs()
+    rec = mz.EnergyRecorder(every=5)
+    sim.outputs.append(rec)
+    sim.run(200, progress=False)
+    vols = rec.results["Volume"]
+    assert np.ptp(vols) > 1e-4 * vols.mean()              # the box moved
+    # the water geometry is kept to the SETTLE tolerance, molecule scaling adds no strain
+    x = sim.state.positions
+    d = np.linalg.norm(x[pairs[:, 1]] - x[pairs[:, 0]], axis=1)
+    assert np.max(np.abs(d - lengths)) < 1e-9
+    # conserved energy (measured: ΔE_cons 0.6 kJ/mol against 9.8 kJ/mol the barostat put
+    # in at 1000 bar, spread 4 against 420 for the total; NVE from the same state: 1.3)
+    ba = sim.stepper.barostat
+    e = rec.results["Conserved En."]
+    assert abs(ba.exchanged) > 5.0
+    assert abs(e[-1] - e[0]) < 0.25 * abs(ba.exchanged)
+    assert np.ptp(e) < 0.05 * np.ptp(rec.results["Total Energy"])
