@@ -61,7 +61,8 @@ def _describe(obj) -> str:
 
 
 def write_checkpoint(path, state: State, *, seed: int, integrator, neighbours=None,
-                     extra: dict | None = None, stepper_state: dict | None = None):
+                     extra: dict | None = None, stepper_state: dict | None = None,
+                     force_lists: dict | None = None):
     """Write atomically (temporary file, then rename) so a crash never leaves half a file."""
     path = os.fspath(path)
     tmp = path + ".tmp"
@@ -78,9 +79,13 @@ def write_checkpoint(path, state: State, *, seed: int, integrator, neighbours=No
         f.create_dataset("box", data=state.box)
         if neighbours is not None and neighbours.reference_box is not None:
             g = f.create_group("neighbours")
-            g.create_dataset("reference_positions", data=neighbours.reference_positions)
-            g.create_dataset("reference_box", data=neighbours.reference_box)
+            for k, v in neighbours.snapshot().items():
+                g.create_dataset(k, data=v)
             g.attrs["skin"] = neighbours.skin
+        for name, snap in (force_lists or {}).items():     # lists bound forces own
+            g = f.require_group("force_lists").create_group(name)
+            for k, v in snap.items():
+                g.create_dataset(k, data=v)
         for k, v in (extra or {}).items():
             f.attrs[f"extra:{k}"] = json.dumps(v)
         g = f.create_group("stepper")
@@ -109,12 +114,15 @@ def read_checkpoint(path) -> dict:
         nl = None
         if "neighbours" in f:
             g = f["neighbours"]
-            nl = {"reference_positions": g["reference_positions"][...],
-                  "reference_box": g["reference_box"][...], "skin": float(g.attrs["skin"])}
+            nl = {k: d[()] for k, d in g.items()}
+            nl["skin"] = float(g.attrs["skin"])
+        force_lists = {name: {k: d[()] for k, d in g.items()}
+                       for name, g in f.get("force_lists", {}).items()}
         extra = {k[6:]: json.loads(v) for k, v in f.attrs.items() if k.startswith("extra:")}
         stepper_state = {}
         if "stepper" in f:
             stepper_state = {k: d[()] for k, d in f["stepper"].items()}
         return {"state": state, "seed": int(f.attrs["seed"]),
                 "integrator": str(f.attrs["integrator"]), "neighbours": nl, "extra": extra,
+                "force_lists": force_lists,
                 "stepper_state": stepper_state}

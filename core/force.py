@@ -225,6 +225,24 @@ class ForceEvaluator:
         self.virial = vir
         return total
 
+    def neighbour_snapshots(self) -> dict:
+        """Snapshots of the neighbour lists bound forces keep for themselves (a bound
+        force with ``neighbour_snapshot() -> dict | None`` and ``restore_neighbours``),
+        so a checkpoint restores them exactly: "force<i>" → name → array."""
+        out = {}
+        for i, b in enumerate(self.bound):
+            fn = getattr(b, "neighbour_snapshot", None)
+            snap = fn() if fn is not None else None
+            if snap is not None:
+                out[f"force{i}"] = snap
+        return out
+
+    def restore_neighbour_snapshots(self, snaps: dict):
+        for i, b in enumerate(self.bound):
+            snap = snaps.get(f"force{i}")
+            if snap is not None:
+                b.restore_neighbours(snap)
+
     def whole_positions(self, state) -> np.ndarray:
         """Positions (N, 3) with every molecule whole: each bonded atom placed at the
         minimum image of its bond partner nearer the molecule's lowest-numbered atom

@@ -87,6 +87,9 @@ class NeighbourList:
         self.offsets = np.zeros((n, 3))
         self.reference_positions = np.zeros((n, 3))
         self.reference_box = None
+        self.build_positions = None
+        self.build_box = None
+        self.affine_shrink = 1.0
         self.shifts = np.zeros((27, 3))
         self.counts = np.zeros(n, dtype=np.int32)
         self.neighbours = np.zeros((n, 1), dtype=np.int32)
@@ -104,16 +107,67 @@ class NeighbourList:
 
     # ------------------------------------------------------------------ updates
     def update(self, positions, box) -> bool:
-        """Refresh sorted positions; rebuild if needed. Returns True if it rebuilt."""
-        if (self.reference_box is None or not np.array_equal(box, self.reference_box)):
+        """Refresh sorted positions; rebuild if needed. Returns True if it rebuilt.
+
+        A box changed by a small linear map (a barostat's scaling, |M − 1| < 2 %) does
+        not force a rebuild: the list is carried along affinely (reference positions,
+        wrapping offsets and image shifts mapped by M). Under M every distance keeps at
+        least the fraction s_min (smallest singular value) of its length, so the list
+        stays complete while 2·max displacement ≤ S·r_list − r_c, S the product of the
+        s_min ≤ 1 since the last build (S = 1: the usual skin/2 rule)."""
+        if self.reference_box is None or (not np.array_equal(box, self.reference_box)
+                                          and not self._carry_affinely(box)):
             self.build(positions, box)
             return True
         maxd2 = _k.refresh_positions(positions, self.reference_positions, self.offsets,
                                      self.order, self.positions)
-        if maxd2 > (0.5 * self.skin) ** 2:
+        if self.affine_shrink == 1.0:
+            limit = 0.5 * self.skin
+        else:
+            limit = 0.5 * (self.affine_shrink * self.rlist - self.cutoff)
+        if maxd2 > limit * limit:
             self.build(positions, box)
             return True
         return False
+
+    def _carry_affinely(self, box) -> bool:
+        """Map the list to ``box`` = reference_box @ M; False if a rebuild is better."""
+        box = np.ascontiguousarray(box, dtype=np.float64)
+        m = np.linalg.solve(self.reference_box, box)
+        if not np.isfinite(m).all() or np.abs(m - np.eye(3)).max() > 0.02:
+            return False
+        shrink = self.affine_shrink * min(1.0, float(np.linalg.svd(m, compute_uv=False).min()))
+        if shrink * self.rlist - self.cutoff <= 0.2 * self.skin:
+            return False
+        if self.rlist >= 0.5 * box_heights(box).min():
+            return False
+        self.reference_positions = self.reference_positions @ m
+        self.offsets = np.ascontiguousarray(self.offsets @ m)
+        self.shifts = _k.shift_table(box)
+        self.reference_box = box.copy()
+        self.affine_shrink = shrink
+        return True
+
+    def snapshot(self) -> dict:
+        """What a checkpoint needs to restore this list exactly: the build inputs and the
+        affine carry since (name → array)."""
+        return {"reference_positions": self.build_positions,
+                "reference_box": self.build_box,
+                "current_reference_positions": self.reference_positions,
+                "current_reference_box": self.reference_box,
+                "offsets": self.offsets,
+                "affine_shrink": np.float64(self.affine_shrink)}
+
+    def restore(self, snap):
+        """Rebuild from a ``snapshot()`` (older checkpoints: the build inputs only)."""
+        self.build(snap["reference_positions"], snap["reference_box"])
+        if "offsets" in snap:
+            self.reference_positions = np.array(snap["current_reference_positions"],
+                                                dtype=np.float64)
+            self.reference_box = np.array(snap["current_reference_box"], dtype=np.float64)
+            self.offsets = np.ascontiguousarray(snap["offsets"], dtype=np.float64)
+            self.shifts = _k.shift_table(self.reference_box)
+            self.affine_shrink = float(snap["affine_shrink"])
 
     def build(self, positions, box):
         """Rebuild the list from ``positions`` (N, 3) [nm] in ``box`` (3, 3) [nm]."""
@@ -163,6 +217,9 @@ class NeighbourList:
         _k.balanced_chunks(self.counts, N_CHUNKS, self.chunk_bounds)
         self.reference_positions = x.copy()
         self.reference_box = box.copy()
+        self.build_positions = self.reference_positions
+        self.build_box = self.reference_box
+        self.affine_shrink = 1.0
         self.n_builds += 1
         self._gathered.clear()
 

@@ -365,6 +365,18 @@ class _BoundNonbonded(BoundForce):
                 np.dot(self.charges, self.charges))
         return self._finish(state, e_lj, e_coul)
 
+    def neighbour_snapshot(self):
+        """The molecule-pair list of the rigid-water path, for checkpoints (or None)."""
+        if self.triples is None or self.triples.nl is None:
+            return None
+        snap = dict(self.triples.nl.snapshot())
+        snap["molecule_radius"] = np.float64(self.triples.radius)
+        return snap
+
+    def restore_neighbours(self, snap):
+        if self.triples is not None:
+            self.triples.restore(snap)
+
     def compute_forces(self, state, forces_out):
         """Forces only, energies skipped where that saves time (the rigid-water path);
         the ``ForceEvaluator`` calls this on steps that report no energy."""
@@ -476,6 +488,13 @@ class _Triples:
                                                   - self.a6_9 * bound.vshift6)
             self.cp, self.cq, self.poly_scale = _wk.ewald_polynomials(bound.beta,
                                                                       bound.desc.cutoff)
+        self._builds = -1
+
+    def restore(self, snap):
+        """Recreate the molecule list exactly as a checkpoint saved it."""
+        self.radius = float(snap["molecule_radius"])
+        self.nl = NeighbourList(self.m, self.b.desc.cutoff + 2 * self.radius, self.skin)
+        self.nl.restore(snap)
         self._builds = -1
 
     def compute(self, state, forces_out, virial=False, energy=True):

@@ -245,7 +245,8 @@ class Simulation:
         """Write everything needed to continue bit-for-bit (see ``mdzoom.core.checkpoint``)."""
         self._prepare()
         write_checkpoint(path, self.state, seed=self.seed, integrator=self.integrator,
-                         neighbours=self.neighbours, stepper_state=self._stepper_state())
+                         neighbours=self.neighbours, stepper_state=self._stepper_state(),
+                         force_lists=self.evaluator.neighbour_snapshots())
 
     def _stepper_state(self):
         fn = getattr(self.stepper, "state_dict", None)
@@ -268,7 +269,8 @@ class Simulation:
         nl = self.neighbours
         if nl is not None and ck["neighbours"] is not None:
             nl.skin = ck["neighbours"]["skin"]
-            nl.build(ck["neighbours"]["reference_positions"], ck["neighbours"]["reference_box"])
+            nl.restore(ck["neighbours"])
+        self.evaluator.restore_neighbour_snapshots(ck.get("force_lists", {}))
         self.stepper.prepare(self.state)
         if hasattr(self.stepper, "load_state_dict"):
             self.stepper.load_state_dict(ck.get("stepper_state", {}))

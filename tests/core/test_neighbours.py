@@ -112,3 +112,51 @@ def test_non_finite_positions_are_a_clear_error():
     nl = NeighbourList(10, cutoff=1.0, skin=0.1)
     with pytest.raises(FloatingPointError, match=r"non-finite positions for 1 particle.*\[3\]"):
         nl.build(x, np.eye(3) * 5.0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(box=boxes(), seed=st.integers(0, 10 ** 6))
+def test_list_carried_through_small_box_scalings_stays_complete(box, seed):
+    """A barostat's small box changes (affine maps, |μ − 1| ≲ 1e-3 per step, here up to
+    4e-3) carry the list along without a rebuild; after each, every pair within the
+    cutoff is listed, with an image shift that gives its true minimum-image vector."""
+    rng = np.random.default_rng(seed)
+    n = 80
+    rlist = 0.4 * box_heights(box).min()
+    cutoff, skin = 0.8 * rlist, 0.2 * rlist
+    x = rng.uniform(0, 1, (n, 3)) @ box
+    nl = NeighbourList(n, cutoff=cutoff, skin=skin)
+    nl.build(x, box)
+    carried = 0
+    for _ in range(6):
+        mu = 1.0 + rng.uniform(-4e-3, 4e-3, 3)
+        m = np.diag(mu)
+        box = box @ m
+        x = x @ m + rng.normal(0, 0.02 * skin, (n, 3))      # scaled, then jiggled
+        builds = nl.n_builds
+        nl.update(x, box)
+        carried += nl.n_builds == builds
+        present = set(nl.pairs())
+        assert brute_force_pairs(x, box, cutoff) <= present
+        for k in range(n):
+            for e in nl.neighbours[k, :nl.counts[k]]:
+                d = nl.positions[e >> 5] + nl.shifts[e & 31] - nl.positions[k]
+                i, j = nl.order[k], nl.order[e >> 5]
+                f = (x[j] - x[i]) @ np.linalg.inv(box)
+                true = (f - np.rint(f)) @ box
+                if np.dot(true, true) < cutoff ** 2:
+                    assert np.allclose(d, true, atol=1e-9)
+    assert carried >= 1          # the point: most small scalings need no rebuild
+
+
+def test_large_box_change_rebuilds():
+    rng = np.random.default_rng(0)
+    box = np.diag([3.0, 3.0, 3.0])
+    x = rng.uniform(0, 3, (50, 3))
+    nl = NeighbourList(50, cutoff=1.0, skin=0.2)
+    nl.build(x, box)
+    assert nl.update(x * 1.05, box * 1.05)         # 5 %: rebuilt, not carried
+    assert not nl.update(x * 1.05 * 1.001, box * 1.05 * 1.001)
+    assert nl.affine_shrink == 1.0                   # expansion keeps every distance
+    assert not nl.update(x * 1.05, box * 1.05)       # shrinking back: carried
+    assert nl.affine_shrink < 1.0
