@@ -251,8 +251,10 @@ def _lj_energy_pass(zx, zy, zz, n, ya0, ya1, ya2, c6, c12, lj_shift, rc2):
 
 @numba.njit(cache=True, error_model="numpy")
 def _water_rows(ys, neighbours, counts, shifts, qq, c6, c12, lj_shift, rc2, far2, scale,
-                beta, c_rf, cp, cq, energy, lo, hi, f, out, zb, jb, fb):
-    """Rows [lo, hi) into buffer f (M, 3, 3) (zeroed here); out = (U_LJ, U_Coul)."""
+                beta, c_rf, cp, cq, energy, virial, lo, hi, f, out, zb, jb, fb):
+    """Rows [lo, hi) into buffer f (M, 3, 3) (zeroed here); out = (U_LJ, U_Coul, W (9,))
+    with W = Σ r⊗f over each row's atoms at the positions the row used (j images
+    shifted), which sums to Σ_pairs d⊗F: Ξ = −½ W (only with ``virial``)."""
     f[:] = 0.0
     two_b3 = 2.0 * beta * beta * beta
     cv = beta * cp
@@ -260,6 +262,7 @@ def _water_rows(ys, neighbours, counts, shifts, qq, c6, c12, lj_shift, rc2, far2
     e_lj = 0.0
     e_coul = 0.0
     fa = np.zeros(3)
+    w = np.zeros(9)
     for i in range(lo, hi):
         y00 = ys[i, 0, 0]
         y01 = ys[i, 0, 1]
@@ -308,34 +311,52 @@ def _water_rows(ys, neighbours, counts, shifts, qq, c6, c12, lj_shift, rc2, far2
             f[i, a, 0] += fa[0]
             f[i, a, 1] += fa[1]
             f[i, a, 2] += fa[2]
+            if virial:
+                for d in range(3):
+                    for e2 in range(3):
+                        w[3 * d + e2] += ys[i, a, d] * fa[e2]
         for k in range(n):
             j = jb[k]
             for b in range(3):
                 f[j, b, 0] += fb[3 * b, k]
                 f[j, b, 1] += fb[3 * b + 1, k]
                 f[j, b, 2] += fb[3 * b + 2, k]
+        if virial:
+            for b in range(3):
+                for d in range(3):
+                    for e2 in range(3):
+                        acc = 0.0
+                        for k in range(n):
+                            acc += zb[3 * b + d, k] * fb[3 * b + e2, k]
+                        w[3 * d + e2] += acc
     out[0] = e_lj
     out[1] = e_coul
+    for t in range(9):
+        out[2 + t] = w[t]
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
 def water_forces(ys, neighbours, counts, shifts, qq, c6, c12, lj_shift, rc2, far2, scale,
-                 beta, c_rf, cp, cq, energy, bounds, buffers):
+                 beta, c_rf, cp, cq, energy, virial, bounds, buffers):
     """Forces of identical three-site molecules into ``buffers`` (chunks, M, 3, 3) (reduce
-    with ``_pair_kernels.reduce_triples``); returns (U_LJ, U_Coul) [kJ/mol], both 0 when
-    ``energy`` is False.
+    with ``_pair_kernels.reduce_triples``); returns (U_LJ, U_Coul, W (3, 3)) [kJ/mol]: the
+    energies are 0 unless ``energy``, W = Σ_pairs d⊗F (Ξ = −½ W) is 0 unless ``virial``.
 
     ys (M, 3, 3) molecule-list-ordered positions [nm]; qq, c6, c12, lj_shift (9,) of atom
     pair (a, b) at 3a + b (qq = f/ε_r·q_a·q_b); rc2 = rc², far2 = (rc + 2R)² [nm²];
     ``scale``, ``cp``, ``cq`` from ``ewald_polynomials``; c_rf = erfc(β rc)/rc [nm⁻¹]."""
     nch = bounds.shape[0] - 1
-    energies = np.zeros((nch, 2))
+    energies = np.zeros((nch, 11))
     width = neighbours.shape[1] + 1
     for c in numba.prange(nch):
         zb = np.empty((9, width))
         fb = np.empty((9, width))
         jb = np.empty(width, np.int64)
         _water_rows(ys, neighbours, counts, shifts, qq, c6, c12, lj_shift, rc2, far2, scale,
-                    beta, c_rf, cp, cq, energy, bounds[c], bounds[c + 1], buffers[c],
-                    energies[c], zb, jb, fb)
-    return energies[:, 0].sum(), energies[:, 1].sum()
+                    beta, c_rf, cp, cq, energy, virial, bounds[c], bounds[c + 1],
+                    buffers[c], energies[c], zb, jb, fb)
+    w = np.zeros((3, 3))
+    for c in range(nch):
+        for t in range(9):
+            w[t // 3, t % 3] += energies[c, 2 + t]
+    return energies[:, 0].sum(), energies[:, 1].sum(), w

@@ -525,6 +525,15 @@ class _Triples:
             self.qs = np.ascontiguousarray(self._qs[nl.order])
             self.buffers = np.empty((nl.n_chunks, self.m, 3, 3))
         far2 = (b.desc.cutoff + 2 * self.radius) ** 2
+        if self.identical:
+            e_lj, e_coul, w = _wk.water_forces(
+                self._ys, nl.neighbours, nl.counts, nl.shifts, self.qq9, self.a6_9,
+                self.a12_9, self.lj_shift9, b.rc2, far2, self.poly_scale, b.beta, b.c_rf,
+                self.cp, self.cq, energy or virial, virial, nl.chunk_bounds, self.buffers)
+            _k.reduce_triples(self.buffers, nl.order, forces_out)
+            if virial:
+                return e_lj, e_coul, -0.5 * w
+            return e_lj, e_coul
         if virial:
             e_lj, e_coul, vir = _k.ewald_lj_triples_virial(
                 self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
@@ -533,13 +542,6 @@ class _Triples:
                 self.buffers)
             _k.reduce_triples(self.buffers, nl.order, forces_out)
             return e_lj, e_coul, vir
-        if self.identical:
-            e_lj, e_coul = _wk.water_forces(
-                self._ys, nl.neighbours, nl.counts, nl.shifts, self.qq9, self.a6_9,
-                self.a12_9, self.lj_shift9, b.rc2, far2, self.poly_scale, b.beta, b.c_rf,
-                self.cp, self.cq, energy, nl.chunk_bounds, self.buffers)
-            _k.reduce_triples(self.buffers, nl.order, forces_out)
-            return e_lj, e_coul
         e_lj, e_coul = _k.ewald_lj_triples_forces(
             self._ys, nl.neighbours, nl.counts, nl.shifts, self.types, b.n_types, b.c6,
             b.c12, self.lj_on, self.qs, b.coul_prefactor, b.rc2, far2,
