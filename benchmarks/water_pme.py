@@ -117,7 +117,7 @@ def _drift(times_ps, energies, n_mol):
 
 
 # ----------------------------------------------------------------------------- mdzoom
-def mdzoom_run(top, gro, mdp, threads, steps, drift_steps=0):
+def mdzoom_run(top, gro, mdp, threads, steps, drift_steps=0, coupling_steps=0):
     import numba
 
     import mdzoom.core as mz
@@ -139,6 +139,22 @@ def mdzoom_run(top, gro, mdp, threads, steps, drift_steps=0):
            "ns_per_day": _ns_per_day(steps, wall), "ms_per_step": wall / steps * 1e3,
            "compile_s": compile_s, "n_atoms": system.n_particles,
            "temperature": sim.temperature()}
+    if coupling_steps:
+        # the same run with V-rescale + C-rescale (GROMACS-like nstpcouple 10): overhead
+        integ = mz.VelocityVerlet(dt=DT, thermostat=mz.VRescale(300.0, tau=0.1),
+                                  barostat=mz.CRescale(1.0, tau=2.0, compressibility=4.5e-5,
+                                                       nstpcouple=10))
+        npt = mz.Simulation(system, integ, sim.state.copy(), seed=1)
+        npt.run(20, progress=False)
+        walls = []
+        for _ in range(2):          # interleaved with NVE, best of two each: noise-robust
+            t0 = time.perf_counter()
+            npt.run(coupling_steps, progress=False)
+            walls.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            sim.run(coupling_steps, progress=False)
+            walls.append(time.perf_counter() - t0)
+        out["coupling_overhead"] = min(walls[0::2]) / min(walls[1::2]) - 1.0
     if drift_steps:
         rec = mz.EnergyRecorder(every=20)
         sim.outputs.append(rec)
@@ -228,6 +244,8 @@ def main(argv=None):
     p.add_argument("--drift", action=argparse.BooleanOptionalAction, default=True)
     p.add_argument("--drift-steps", type=int, default=2500)
     p.add_argument("--no-reference", action="store_true", help="mdzoom only")
+    p.add_argument("--coupling-steps", type=int, default=200,
+                   help="steps to time V-rescale + C-rescale against NVE (0: skip)")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     counts = [int(t) for t in args.threads.split(",")]
@@ -243,7 +261,8 @@ def main(argv=None):
         top, gro, mdp = prepare(tmp, args.equil_ps)
         for t in counts:
             drift = args.drift_steps if args.drift and t == max(counts) else 0
-            row = {"mdzoom": mdzoom_run(top, gro, mdp, t, args.steps, drift)}
+            row = {"mdzoom": mdzoom_run(top, gro, mdp, t, args.steps, drift,
+                                        args.coupling_steps if t == max(counts) else 0)}
             if have_openmm:
                 row["openmm"] = openmm_run(top, gro, t, args.steps, drift)
             if have_gmx:
@@ -255,6 +274,8 @@ def main(argv=None):
                 extra = ""
                 if "compile_s" in r:
                     extra = f"  (compile/cache load {r['compile_s']:.1f} s)"
+                if "coupling_overhead" in r:
+                    extra += f"  V-rescale+C-rescale overhead {100 * r['coupling_overhead']:+.1f} %"
                 if "drift_kj_mol_ns_per_molecule" in r:
                     extra += f"  drift {r['drift_kj_mol_ns_per_molecule']:+.3f} kJ/mol/ns/mol"
                 print(f"  {name:8s} {r['ns_per_day']:7.2f} ns/day{extra}")
@@ -279,6 +300,8 @@ def main(argv=None):
               if "drift_kj_mol_ns_per_molecule" in r}
     if drifts:
         summary["nve_drift_kj_mol_ns_per_molecule"] = drifts
+    if "coupling_overhead" in top_row["mdzoom"]:
+        summary["mdzoom_coupling_overhead"] = round(top_row["mdzoom"]["coupling_overhead"], 4)
     if args.json:
         print(json.dumps(summary))
     return 0

@@ -3,16 +3,31 @@
 What ``grompp`` + ``mdrun`` would do with the supported options: the System from the
 topology and structure, the integrator from the ``.mdp`` (``md``/``md-vv`` → velocity
 Verlet, ``sd`` → Langevin BAOAB with γ = 1/tau-t, ``bd`` → Brownian, ``steep`` →
-steepest descent), ``tcoupl`` with ``md``/``md-vv`` → velocity Verlet with a thermostat (``V-rescale`` →
-``VRescale``, ``Nose-Hoover`` → ``NoseHooverChain`` (chain length 1 with ``md``, like grompp;
-``nh-chain-length``, default 10, with ``md-vv``),
-``Berendsen`` → ``Berendsen``; ``tc-grps`` names are molecule-type names or ``System``,
-each with its own ``tau-t`` and ``ref-t``; the thermostat acts every step, so
-``nsttcouple`` is ignored), ``gen-vel``, and outputs from the ``nst*`` options: ``traj.h5md``
+steepest descent), ``tcoupl`` with ``md``/``md-vv`` → velocity Verlet with a thermostat
+(``V-rescale`` → ``VRescale``, ``Nose-Hoover`` → ``NoseHooverChain`` (chain length 1 with
+``md``, like grompp; ``nh-chain-length``, default 10, with ``md-vv``), ``Berendsen`` →
+``Berendsen``; ``tc-grps`` names are molecule-type names or ``System``, each with its own
+``tau-t`` and ``ref-t``; the thermostat acts every step, so ``nsttcouple`` is ignored),
+``pcoupl`` (below), ``gen-vel``, and outputs from the ``nst*`` options: ``traj.h5md``
 (nstxout-compressed or nstxout), ``energy.log`` (nstenergy), ``checkpoint.h5`` and
-``confout.gro`` at the end. Options whose physics mdzoom does not have yet (``tcoupl = andersen``,
-pressure coupling) are refused with a clear message rather than
-ignored.
+``confout.gro`` at the end.
+
+Pressure coupling (``md``/``md-vv`` only: velocity Verlet takes the barostat):
+``pcoupl = Berendsen`` → ``BerendsenBarostat``, ``C-rescale`` → ``CRescale``,
+``Parrinello-Rahman`` and ``MTTK`` (or ``MTK``) → ``MTKBarostat`` (the velocity-Verlet
+form of Parrinello–Rahman, ``tau-p`` its period; no constraints; with ``tcoupl =
+V-rescale`` or ``Nose-Hoover``). ``pcoupltype = isotropic`` takes one value of ``ref-p``
+[bar] and ``compressibility`` [1/bar], ``semiisotropic`` two (xy, z), ``anisotropic``
+GROMACS's six (xx yy zz xy/yx xz/zx yz/zy) with the three off-diagonal compressibilities
+0 (the box stays rectangular); ``tau-p`` [ps] > 0; ``nstpcouple = -1`` (the default) →
+10, GROMACS 2022's value. C-rescale and Parrinello-Rahman need a thermostat (``tcoupl``)
+for their temperature; Berendsen does not. Position restraints keep absolute references
+(``refcoord-scaling = no``).
+
+Options whose physics mdzoom does not have (``tcoupl = andersen``, ``pcoupltype =
+surface-tension``, off-diagonal box fluctuations, pressure coupling with ``sd``/``bd``/
+``steep``, ``refcoord-scaling = all/com`` with position restraints) are refused with a
+clear message rather than ignored.
 """
 
 from __future__ import annotations
@@ -26,16 +41,19 @@ import numpy as np
 __all__ = ["run_gromacs"]
 
 
-def _integrator(mdp, settings):
+def _integrator(mdp, settings, system=None):
+    """The integrator description for the ``.mdp`` (None for ``steep``). ``system``
+    (optional) lets the pressure-coupling checks see constraints."""
     from .integrators import Brownian, LangevinBAOAB, VelocityVerlet
 
     name = str(mdp.get("integrator", "md")).lower()
     dt = float(mdp.get("dt", 0.001))
     tcoupl = str(mdp.get("tcoupl", "no")).lower()
-    pcoupl = str(mdp.get("pcoupl", "no")).lower()
-    if pcoupl not in ("no", "none"):
-        raise ValueError(f"pcoupl = {mdp.get('pcoupl')} is not available yet (barostats "
-                         "arrive with issue #4); use pcoupl = no")
+    pcoupl = _squash(mdp.get("pcoupl", "no"))
+    if pcoupl not in ("no", "none") and name not in ("md", "md-vv"):
+        raise ValueError(f"pcoupl = {mdp.get('pcoupl')} needs integrator = md or md-vv "
+                         f"(velocity Verlet takes the barostat); integrator = {name} has "
+                         "no pressure coupling in mdzoom; use pcoupl = no")
     ref_t = mdp.get("ref-t", None)
     tau_t = mdp.get("tau-t", None)
 
@@ -48,9 +66,9 @@ def _integrator(mdp, settings):
         return float(vals[0])
 
     if name in ("md", "md-vv"):
-        if tcoupl in ("no", "none"):
-            return VelocityVerlet(dt=dt)
-        return VelocityVerlet(dt=dt, thermostat=_thermostat(mdp, tcoupl))
+        thermostat = None if tcoupl in ("no", "none") else _thermostat(mdp, tcoupl)
+        barostat = _barostat(mdp, pcoupl, thermostat, system)
+        return VelocityVerlet(dt=dt, thermostat=thermostat, barostat=barostat)
     if name == "sd":
         return LangevinBAOAB(dt=dt, temperature=first(ref_t, "ref-t"),
                              friction=1.0 / first(tau_t, "tau-t"))
@@ -66,6 +84,115 @@ def _integrator(mdp, settings):
         return None
     raise ValueError(f"integrator = {name} is not supported; available: md, md-vv, sd, bd, "
                      "steep")
+
+
+def _squash(value) -> str:
+    """An enum value as GROMACS compares them: lower case, ``-`` and ``_`` dropped."""
+    return str(value).lower().replace("-", "").replace("_", "")
+
+
+#: pcoupl (squashed) → barostat class name
+_PCOUPL = {"berendsen": "BerendsenBarostat", "crescale": "CRescale",
+           "parrinellorahman": "MTKBarostat", "mttk": "MTKBarostat", "mtk": "MTKBarostat"}
+#: pcoupltype (squashed) → (mdzoom coupling, values of ref-p/compressibility, their meaning)
+_PCOUPLTYPE = {"isotropic": ("isotropic", 1, "1 value"),
+               "semiisotropic": ("semi-isotropic", 2, "2 values (xy z)"),
+               "anisotropic": ("anisotropic", 6, "6 values (xx yy zz xy/yx xz/zx yz/zy)")}
+_DEFAULT_NSTPCOUPLE = 10      # GROMACS 2022: nstpcouple = -1 → 10
+
+
+def _barostat(mdp, pcoupl, thermostat, system=None):
+    """The barostat description for ``pcoupl`` (squashed) with ``pcoupltype``,
+    ``tau-p``, ``ref-p``, ``compressibility`` and ``nstpcouple``; None for ``no``."""
+    if pcoupl in ("no", "none"):
+        return None
+    shown = mdp.get("pcoupl")
+    if pcoupl not in _PCOUPL:
+        raise ValueError(f"pcoupl = {shown} is not supported; available: no, Berendsen, "
+                         "C-rescale, Parrinello-Rahman, MTTK")
+    ptype_shown = mdp.get("pcoupltype", "isotropic")
+    ptype = _squash(ptype_shown)
+    if ptype == "surfacetension":
+        raise ValueError("pcoupltype = surface-tension is not supported; available: "
+                         "isotropic, semiisotropic, anisotropic")
+    if ptype not in _PCOUPLTYPE:
+        raise ValueError(f"pcoupltype = {ptype_shown} is not supported; available: "
+                         "isotropic, semiisotropic, anisotropic")
+    coupling, n, expected = _PCOUPLTYPE[ptype]
+
+    def values(key):
+        v = mdp.get(key, None)
+        vals = [] if v is None else (list(v) if isinstance(v, (list, tuple)) else [v])
+        if len(vals) != n:
+            got = {0: "no value", 1: "1 value"}.get(len(vals), f"{len(vals)} values")
+            raise ValueError(f"{key} has {got}; pcoupl = {shown} with pcoupltype = "
+                             f"{ptype_shown} expects {expected}")
+        return [float(x) for x in vals]
+
+    ref_p, beta = values("ref-p"), values("compressibility")
+    if any(b < 0 for b in beta):
+        raise ValueError(f"compressibility must be >= 0 (0 leaves that direction fixed); "
+                         f"got {' '.join(f'{b:g}' for b in beta)}")
+    if n == 6:
+        if any(b != 0 for b in beta[3:]):
+            raise ValueError("compressibility: off-diagonal box fluctuations are not "
+                             "supported (the box stays rectangular); set the xy/yx, "
+                             "xz/zx and yz/zy compressibilities (values 4-6) to 0")
+        ref_p, beta = ref_p[:3], beta[:3]
+    pressure = ref_p[0] if n == 1 else ref_p
+    compressibility = beta[0] if n == 1 else beta
+    tau = float(mdp.get("tau-p", 1.0))
+    if not tau > 0:
+        raise ValueError(f"tau-p must be > 0 ps for pcoupl = {shown}; got {tau:g}")
+    cls_name = _PCOUPL[pcoupl]
+    if thermostat is None and pcoupl != "berendsen":
+        raise ValueError(f"pcoupl = {shown} needs a thermostat for its temperature: set "
+                         "tcoupl (e.g. V-rescale) with tc-grps, tau-t and ref-t")
+    nst = int(mdp.get("nstpcouple", -1))
+    if nst == -1:
+        nst = _DEFAULT_NSTPCOUPLE
+    if nst < 1:
+        raise ValueError(f"nstpcouple must be >= 1, or -1 for the default "
+                         f"({_DEFAULT_NSTPCOUPLE}); got {nst}")
+    kw = dict(pressure=pressure, tau=tau, compressibility=compressibility,
+              coupling=coupling, nstpcouple=nst)
+    if cls_name == "MTKBarostat":
+        if system is not None and system.constraints:
+            raise ValueError(f"pcoupl = {shown} (MTKBarostat) does not handle constraints "
+                             "and this system has some (constraints/settles); use "
+                             "pcoupl = C-rescale")
+        from .thermostats import NoseHooverChain, VRescale
+
+        if not isinstance(thermostat, (VRescale, NoseHooverChain)):
+            raise ValueError(f"pcoupl = {shown} (MTKBarostat) needs a canonical "
+                             f"thermostat: tcoupl = V-rescale or Nose-Hoover, not "
+                             f"{mdp.get('tcoupl')}")
+        try:
+            from .mtk import MTKBarostat
+        except ImportError as exc:
+            raise ValueError(f"pcoupl = {shown} needs mdzoom.core.mtk (MTKBarostat), "
+                             f"which cannot be imported ({exc}); use pcoupl = C-rescale"
+                             ) from None
+        return MTKBarostat(**kw)
+    from . import barostats
+
+    return getattr(barostats, cls_name)(**kw)
+
+
+def _check_refcoord(mdp, system, integ, echo):
+    """Position restraints under pressure coupling: mdzoom keeps their references
+    absolute (GROMACS ``refcoord-scaling = no``); refuse ``all``/``com``."""
+    if integ is None or getattr(integ, "barostat", None) is None:
+        return
+    if not any(type(f).__name__ == "PositionRestraints" for f in system.forces):
+        return
+    mode = str(mdp.get("refcoord-scaling", "no"))
+    if _squash(mode) != "no":
+        raise ValueError(f"refcoord-scaling = {mode} is not supported: position-restraint "
+                         "references stay absolute under pressure coupling in mdzoom; "
+                         "use refcoord-scaling = no")
+    echo("note: position restraints keep absolute references under pressure coupling "
+         "(refcoord-scaling = no; grompp warns about this combination)")
 
 
 _TCOUPL = {"v-rescale": "VRescale", "nose-hoover": "NoseHooverChain",
@@ -123,7 +250,8 @@ def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, inc
     mdp = read_mdp(mdp_path)
     system, state, settings = load_gromacs(top_path, structure_path, mdp_path,
                                            include_dirs=include_dirs)
-    integ = _integrator(mdp, settings)
+    integ = _integrator(mdp, settings, system)
+    _check_refcoord(mdp, system, integ, echo)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nsteps = int(mdp.get("nsteps", 0))

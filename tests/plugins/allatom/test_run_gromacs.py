@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from mdzoom.core.cli import main
 from mdzoom.core.io import read_gro, read_h5md
@@ -10,17 +11,23 @@ from mdzoom.core.io import read_gro, read_h5md
 DATA = Path(__file__).resolve().parents[2] / "data" / "gromacs" / "tip3p_box"
 
 
-def test_run_gromacs_inputs(tmp_path, capsys):
+def _run_water(tmp_path, capsys, nsteps, nstenergy, extra):
+    """``mdzoom run`` on the TIP3P box with ``run.mdp`` + ``extra`` lines; returns out dir."""
     mdp = tmp_path / "md.mdp"
     text = (DATA / "run.mdp").read_text()
-    text = text.replace("nsteps          = 0", "nsteps          = 20")
-    text = text.replace("nstenergy       = 1", "nstenergy       = 5")
-    mdp.write_text(text + "dt = 0.002\nnstxout-compressed = 10\n"
-                          "gen-vel = yes\ngen-temp = 300\ngen-seed = 7\n")
+    text = text.replace("nsteps          = 0", f"nsteps          = {nsteps}")
+    text = text.replace("nstenergy       = 1", f"nstenergy       = {nstenergy}")
+    mdp.write_text(text + extra)
     out = tmp_path / "out"
     rc = main(["run", "-p", str(DATA / "processed.top"), "-c", str(DATA / "conf.gro"),
                "-f", str(mdp), "-o", str(out), "--no-progress"])
     assert rc == 0, capsys.readouterr().err
+    return out
+
+
+def test_run_gromacs_inputs(tmp_path, capsys):
+    out = _run_water(tmp_path, capsys, 20, 5, "dt = 0.002\nnstxout-compressed = 10\n"
+                     "gen-vel = yes\ngen-temp = 300\ngen-seed = 7\n")
     traj = read_h5md(out / "traj.h5md")
     assert traj.steps.tolist() == [0, 10, 20]
     final = read_gro(out / "confout.gro")
@@ -32,10 +39,42 @@ def test_run_gromacs_inputs(tmp_path, capsys):
     assert len(log) == 1 + 5      # header + steps 0, 5, 10, 15, 20
 
 
-def test_unsupported_coupling_is_refused(tmp_path, capsys):
+def test_run_gromacs_crescale_semiisotropic(tmp_path, capsys):
+    """pcoupl = C-rescale, semiisotropic, on SETTLE water: the box moves, Lx == Ly."""
+    out = _run_water(tmp_path, capsys, 40, 20,
+                     "dt = 0.002\nnstxout-compressed = 20\n"
+                     "gen-vel = yes\ngen-temp = 300\ngen-seed = 11\n"
+                     "tcoupl = V-rescale\ntc_grps = System\ntau_t = 0.1\nref_t = 300\n"
+                     "pcoupl = C-rescale\npcoupltype = semiisotropic\ntau_p = 0.5\n"
+                     "ref_p = 1 1\ncompressibility = 4.5e-5 4.5e-5\nnstpcouple = 10\n")
+    traj = read_h5md(out / "traj.h5md")
+    assert traj.steps.tolist() == [0, 20, 40]
+    box0, box = np.diag(traj.boxes[0]), np.diag(traj.boxes[-1])
+    assert np.allclose(box0, 2.6)
+    # the unminimised box (LJ (SR) > 0) starts at ~7e4 bar: the box grows
+    assert (box > box0).all() and (box < 1.1 * box0).all()
+    assert box[0] == box[1]                                       # x and y scale together
+    assert box[2] != box[0]                                       # z on its own
+    x = read_gro(out / "confout.gro").positions.reshape(-1, 3, 3)
+    d_oh = np.linalg.norm(x[:, 1] - x[:, 0], axis=1)
+    assert np.allclose(d_oh, 0.09572, atol=2e-3)                  # SETTLE kept
+
+
+NVT = "tcoupl = V-rescale\ntc-grps = System\ntau-t = 0.1\nref-t = 300\n"
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("pcoupl = C-rescale\n", "pcoupl = C-rescale needs a thermostat"),
+    (NVT + "pcoupl = Parrinello-Rahman\n",
+     "pcoupl = Parrinello-Rahman (MTKBarostat) does not handle constraints"),
+    (NVT + "pcoupl = C-rescale\nintegrator = sd\n", "needs integrator = md or md-vv"),
+    (NVT + "pcoupl = C-rescale\npcoupltype = surface-tension\n",
+     "pcoupltype = 'surface-tension' is not supported"),
+])
+def test_unsupported_coupling_is_refused(tmp_path, capsys, extra, message):
     mdp = tmp_path / "md.mdp"
-    mdp.write_text((DATA / "run.mdp").read_text() + "pcoupl = Parrinello-Rahman\n"
-                   "tau-p = 2\nref-p = 1\ncompressibility = 4.5e-5\n")
+    text = (DATA / "run.mdp").read_text().replace("integrator      = md\n", "")
+    mdp.write_text(text + "tau-p = 2\nref-p = 1\ncompressibility = 4.5e-5\n" + extra)
     rc = main(["run", "-p", str(DATA / "processed.top"), "-c", str(DATA / "conf.gro"),
                "-f", str(mdp), "-o", str(tmp_path / "o")])
-    assert rc == 1 and "pcoupl" in capsys.readouterr().err
+    assert rc == 1 and message in capsys.readouterr().err
