@@ -59,3 +59,7 @@ __all__ += ["Thermostat", "VRescale", "NoseHooverChain", "Berendsen"]
 from .barostats import Barostat, BerendsenBarostat, CRescale  # noqa: E402
 
 __all__ += ["Barostat", "CRescale", "BerendsenBarostat"]
+
+from .mtk import MTKBarostat  # noqa: E402
+
+__all__ += ["MTKBarostat"]

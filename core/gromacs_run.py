@@ -20,7 +20,7 @@ V-rescale`` or ``Nose-Hoover``). ``pcoupltype = isotropic`` takes one value of `
 [bar] and ``compressibility`` [1/bar], ``semiisotropic`` two (xy, z), ``anisotropic``
 GROMACS's six (xx yy zz xy/yx xz/zx yz/zy) with the three off-diagonal compressibilities
 0 (the box stays rectangular); ``tau-p`` [ps] > 0; ``nstpcouple = -1`` (the default) →
-10, GROMACS 2022's value. C-rescale and Parrinello-Rahman need a thermostat (``tcoupl``)
+10, GROMACS 2022's value (1 for MTK, an extended system best integrated every step). C-rescale and Parrinello-Rahman need a thermostat (``tcoupl``)
 for their temperature; Berendsen does not. Position restraints keep absolute references
 (``refcoord-scaling = no``).
 
@@ -150,7 +150,9 @@ def _barostat(mdp, pcoupl, thermostat, system=None):
                          "tcoupl (e.g. V-rescale) with tc-grps, tau-t and ref-t")
     nst = int(mdp.get("nstpcouple", -1))
     if nst == -1:
-        nst = _DEFAULT_NSTPCOUPLE
+        # MTK is an extended system integrated every step (its momentum kicked every n
+        # steps drifts visibly for n ≥ 5 at short tau-p); the first-order barostats: 10
+        nst = 1 if _PCOUPL[pcoupl] == "MTKBarostat" else _DEFAULT_NSTPCOUPLE
     if nst < 1:
         raise ValueError(f"nstpcouple must be >= 1, or -1 for the default "
                          f"({_DEFAULT_NSTPCOUPLE}); got {nst}")
@@ -167,12 +169,8 @@ def _barostat(mdp, pcoupl, thermostat, system=None):
             raise ValueError(f"pcoupl = {shown} (MTKBarostat) needs a canonical "
                              f"thermostat: tcoupl = V-rescale or Nose-Hoover, not "
                              f"{mdp.get('tcoupl')}")
-        try:
-            from .mtk import MTKBarostat
-        except ImportError as exc:
-            raise ValueError(f"pcoupl = {shown} needs mdzoom.core.mtk (MTKBarostat), "
-                             f"which cannot be imported ({exc}); use pcoupl = C-rescale"
-                             ) from None
+        from .mtk import MTKBarostat
+
         return MTKBarostat(**kw)
     from . import barostats
 

@@ -133,13 +133,25 @@ class NeighbourList:
     def _carry_affinely(self, box) -> bool:
         """Map the list to ``box`` = reference_box @ M; False if a rebuild is better."""
         box = np.ascontiguousarray(box, dtype=np.float64)
-        m = np.linalg.solve(self.reference_box, box)
+        ref = self.reference_box
+        if not (box - np.diag(np.diag(box))).any() and not (ref - np.diag(np.diag(ref))).any():
+            # rectangular boxes (barostats scale them every step: keep this cheap)
+            mu = np.diag(box) / np.diag(ref)
+            m = np.diag(mu)
+            s_min = float(np.abs(mu).min())
+            heights = np.abs(np.diag(box))
+        else:
+            m = np.linalg.solve(ref, box)
+            if not np.isfinite(m).all():
+                return False
+            s_min = float(np.linalg.svd(m, compute_uv=False).min())
+            heights = box_heights(box)
         if not np.isfinite(m).all() or np.abs(m - np.eye(3)).max() > 0.02:
             return False
-        shrink = self.affine_shrink * min(1.0, float(np.linalg.svd(m, compute_uv=False).min()))
+        shrink = self.affine_shrink * min(1.0, s_min)
         if shrink * self.rlist - self.cutoff <= 0.2 * self.skin:
             return False
-        if self.rlist >= 0.5 * box_heights(box).min():
+        if self.rlist >= 0.5 * heights.min():
             return False
         self.reference_positions = self.reference_positions @ m
         self.offsets = np.ascontiguousarray(self.offsets @ m)

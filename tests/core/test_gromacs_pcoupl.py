@@ -96,7 +96,7 @@ def test_parrinello_rahman_and_mtk_map_to_mtk_barostat(pcoupl):
     b = barostat(pcoupl=pcoupl, pcoupltype="semiisotropic", tau_p=5.0, ref_p=[1.0, 1.0],
                  compressibility=[KAPPA, 0.0])
     assert b == mtk.MTKBarostat([1.0, 1.0], 5.0, [KAPPA, 0.0], "semi-isotropic",
-                                nstpcouple=10)
+                                nstpcouple=1)          # nstpcouple = -1 → every step
     assert barostat(pcoupl=pcoupl, tau_p=5.0, ref_p=1.0, compressibility=KAPPA,
                     nstpcouple=5).nstpcouple == 5
 
