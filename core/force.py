@@ -148,12 +148,7 @@ class ForceEvaluator:
         for b in self.bound:
             e = float(b.compute(state, f))
             total += e
-            if b.last_terms:
-                for name, v in b.last_terms.items():
-                    terms[name] = terms.get(name, 0.0) + v
-            else:
-                name = b.terms[0]
-                terms[name] = terms.get(name, 0.0) + e
+            _file_terms(terms, b, e)
         self._spread_virtual_site_forces(state, f)
         terms["Potential"] = total
         self.energy = total
@@ -211,12 +206,7 @@ class ForceEvaluator:
                 vir -= 0.5 * (xw.T @ fb)
                 f += fb
             total += e
-            if b.last_terms:
-                for name, v in b.last_terms.items():
-                    terms[name] = terms.get(name, 0.0) + v
-            else:
-                name = b.terms[0]
-                terms[name] = terms.get(name, 0.0) + e
+            _file_terms(terms, b, e)
         self._spread_virtual_site_forces(state, f)
         terms["Potential"] = total
         self.energy = total
@@ -259,6 +249,17 @@ class ForceEvaluator:
             d -= np.floor(s + 0.5) @ box
             x[child] = x[parent] + d
         return x
+
+
+def _file_terms(terms, bound, energy):
+    """Add a bound force's energy to ``terms``: its ``last_terms``, or all under its one
+    term name."""
+    if bound.last_terms:
+        for name, v in bound.last_terms.items():
+            terms[name] = terms.get(name, 0.0) + v
+    else:
+        name = bound.terms[0]
+        terms[name] = terms.get(name, 0.0) + energy
 
 
 def _bond_tree(system):
