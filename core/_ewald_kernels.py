@@ -226,8 +226,10 @@ def grid_dot(a, b):
 
 
 @numba.njit(cache=True)
-def exclusion_correction(x, q, pairs, box, inv_box, beta, prefactor, forces_out):
-    """−f qᵢqⱼ erf(βr)/r over excluded pairs (minimum image); adds forces, returns energy."""
+def exclusion_correction(x, q, pairs, box, inv_box, beta, prefactor, forces_out, virial_out,
+                         want_virial):
+    """−f qᵢqⱼ erf(βr)/r over excluded pairs (minimum image); adds forces, returns energy.
+    With ``want_virial`` also adds the pair virial Ξ = −½ Σ d⊗F to ``virial_out`` (3, 3)."""
     energy = 0.0
     two_over_sqrt_pi = 2.0 / math.sqrt(math.pi)
     for p in range(pairs.shape[0]):
@@ -265,7 +267,70 @@ def exclusion_correction(x, q, pairs, box, inv_box, beta, prefactor, forces_out)
         forces_out[j, 0] += fs * d0
         forces_out[j, 1] += fs * d1
         forces_out[j, 2] += fs * d2
+        if want_virial:
+            d = (d0, d1, d2)
+            for a in range(3):
+                for b in range(3):
+                    virial_out[a, b] -= 0.5 * fs * d[a] * d[b]
     return energy
+
+
+@numba.njit(cache=True)
+def reciprocal_virial(fk, g, inv_box, beta, n_total):
+    """Essmann's reciprocal-space virial Ξ = −½ Σ_m E(m)[δ − 2(1 + π²m²/β²) m⊗m/m²] (3, 3)
+    [kJ/mol] from the transformed charge grid ``fk`` (kx, ky, kz//2 + 1) (``rfftn``) and
+    the influence function ``g`` of the same shape; E(m) = ½ g |F(m)|² / n_total, the
+    half-spectrum planes 0 < m_z < kz/2 counted twice. Serial: ≈ 0.2 ms for a 40³ grid,
+    less than a parallel launch costs when the worker threads have gone to sleep."""
+    kx, ky, nz = g.shape
+    kz = n_total // (kx * ky)
+    part = np.zeros((kx, 6))
+    pi2_b2 = math.pi * math.pi / (beta * beta)
+    for ix in range(kx):
+        mx = ix if 2 * ix < kx else ix - kx          # np.fft.fftfreq's order
+        # scalar accumulators: with a small array LLVM keeps storing to memory (16x slower)
+        a0 = a1 = a2 = a3 = a4 = a5 = 0.0
+        for iy in range(ky):
+            my = iy if 2 * iy < ky else iy - ky
+            b0 = inv_box[0, 0] * mx + inv_box[0, 1] * my
+            b1 = inv_box[1, 0] * mx + inv_box[1, 1] * my
+            b2 = inv_box[2, 0] * mx + inv_box[2, 1] * my
+            for iz in range(nz):
+                c0 = b0 + inv_box[0, 2] * iz
+                c1 = b1 + inv_box[1, 2] * iz
+                c2 = b2 + inv_box[2, 2] * iz
+                m2 = c0 * c0 + c1 * c1 + c2 * c2
+                if m2 == 0.0:                          # m = 0: g = 0
+                    continue
+                w = 2.0
+                if iz == 0 or (kz % 2 == 0 and iz == nz - 1):
+                    w = 1.0
+                f = fk[ix, iy, iz]
+                e = 0.5 / n_total * g[ix, iy, iz] * (f.real * f.real + f.imag * f.imag) * w
+                a = 2.0 * (1.0 + pi2_b2 * m2) / m2 * e
+                a0 += e - a * c0 * c0
+                a1 += e - a * c1 * c1
+                a2 += e - a * c2 * c2
+                a3 -= a * c0 * c1
+                a4 -= a * c0 * c2
+                a5 -= a * c1 * c2
+        part[ix, 0] = a0
+        part[ix, 1] = a1
+        part[ix, 2] = a2
+        part[ix, 3] = a3
+        part[ix, 4] = a4
+        part[ix, 5] = a5
+    t = np.zeros(6)
+    for ix in range(kx):
+        t += part[ix]
+    out = np.empty((3, 3))
+    out[0, 0] = -0.5 * t[0]
+    out[1, 1] = -0.5 * t[1]
+    out[2, 2] = -0.5 * t[2]
+    out[0, 1] = out[1, 0] = -0.5 * t[3]
+    out[0, 2] = out[2, 0] = -0.5 * t[4]
+    out[1, 2] = out[2, 1] = -0.5 * t[5]
+    return out
 
 
 @numba.njit(cache=True, parallel=True)

@@ -103,8 +103,13 @@ def _check_box(box):
     return box
 
 
-def ewald_corrections(positions, box, charges, pairs, beta, prefactor, forces_out):
-    """(self, excluded-pair, net-charge) energies [kJ/mol]; excluded-pair forces are added.
+_NO_VIRIAL = np.zeros((3, 3))
+
+
+def ewald_corrections(positions, box, charges, pairs, beta, prefactor, forces_out,
+                      virial_out=None):
+    """(self, excluded-pair, net-charge) energies [kJ/mol]; excluded-pair forces are added,
+    and with ``virial_out`` (3, 3) the excluded pairs' virial −½ Σ d⊗F [kJ/mol].
 
     prefactor = f/ε_r [kJ mol⁻¹ nm e⁻²]; pairs (P, 2) int64 excluded pairs i < j.
     """
@@ -112,8 +117,10 @@ def ewald_corrections(positions, box, charges, pairs, beta, prefactor, forces_ou
     # np.sum, not np.dot: a BLAS call wakes OpenBLAS's threads, whose spinning then
     # competes with numba's (measured: PME 3.5 → 12 ms per step on 2 cores)
     e_self = -prefactor * beta / math.sqrt(math.pi) * float(np.sum(charges * charges))
-    e_excl = _k.exclusion_correction(positions, charges, pairs, box, np.linalg.inv(box), beta,
-                                     prefactor, forces_out) if len(pairs) else 0.0
+    want = virial_out is not None
+    e_excl = _k.exclusion_correction(
+        positions, charges, pairs, box, np.linalg.inv(box), beta, prefactor, forces_out,
+        virial_out if want else _NO_VIRIAL, want) if len(pairs) else 0.0
     vol = box[0, 0] * box[1, 1] * box[2, 2]
     qsum = float(charges.sum())
     e_net = -prefactor * math.pi * qsum * qsum / (2.0 * vol * beta * beta)
@@ -133,49 +140,32 @@ class _BoundEwaldBase(BoundForce):
         self.last_terms = {}
 
     def compute(self, state, forces_out):
-        x = np.ascontiguousarray(state.positions, dtype=np.float64)
-        box = _check_box(state.box)
-        e_rec = self._reciprocal(x, box, forces_out)
-        e_self, e_excl, e_net = ewald_corrections(x, box, self.charges, self.pairs, self.beta,
-                                                  self.prefactor, forces_out)
-        sr = e_self + e_excl
-        rec = float(e_rec) + e_net
-        self.last_terms = {"Coulomb (SR)": sr, "Coul. recip.": rec}
-        self.parts = {"reciprocal": e_rec, "self": e_self, "exclusions": e_excl,
-                      "net charge": e_net}
-        return sr + rec
+        return self._evaluate(state, forces_out, virial=False)
 
     def compute_virial(self, state, forces_out):
         """``compute`` plus ``self.last_virial`` (3, 3) [kJ/mol], Ξ = −½ Σ r⊗f: the
         reciprocal sum by Essmann's formula (Ξ = −½ Σ_m E(m)[δ − 2(1 + π²m²/β²) m⊗m/m²]),
         the excluded-pair correction as a pair virial, −½ E_net δ for the net-charge term
         (∝ 1/V) and nothing from the self energy (independent of the box)."""
+        return self._evaluate(state, forces_out, virial=True)
+
+    def _evaluate(self, state, forces_out, virial):
         x = np.ascontiguousarray(state.positions, dtype=np.float64)
         box = _check_box(state.box)
-        e_rec, vir = self._reciprocal_virial(x, box, forces_out)
+        if virial:
+            e_rec, vir = self._reciprocal_virial(x, box, forces_out)
+            excl_vir = np.zeros((3, 3))
+        else:
+            e_rec, excl_vir = self._reciprocal(x, box, forces_out), None
         e_self, e_excl, e_net = ewald_corrections(x, box, self.charges, self.pairs, self.beta,
-                                                  self.prefactor, forces_out)
-        vir = vir - 0.5 * e_net * np.eye(3)
-        if len(self.pairs):
-            from ._pair_kernels import min_image, pair_virial
-
-            pairs = self.pairs
-            qq = self.prefactor * self.charges[pairs[:, 0]] * self.charges[pairs[:, 1]]
-            d = min_image(x, pairs, box)
-            r2 = np.sum(d * d, axis=1)
-            ok = (qq != 0.0) & (r2 > 0.0)
-            d, r2, qq = d[ok], r2[ok], qq[ok]
-            r = np.sqrt(r2)
-            erf = np.array([math.erf(v) for v in self.beta * r])
-            fs = qq * (2.0 / math.sqrt(math.pi) * self.beta * np.exp(-(self.beta * r) ** 2)
-                       - erf / r) / r2
-            vir = vir + pair_virial(d, fs)
+                                                  self.prefactor, forces_out, excl_vir)
+        if virial:
+            self.last_virial = vir + excl_vir - 0.5 * e_net * np.eye(3)
         sr = e_self + e_excl
         rec = float(e_rec) + e_net
         self.last_terms = {"Coulomb (SR)": sr, "Coul. recip.": rec}
         self.parts = {"reciprocal": e_rec, "self": e_self, "exclusions": e_excl,
                       "net charge": e_net}
-        self.last_virial = vir
         return sr + rec
 
 
@@ -360,8 +350,8 @@ class _BoundPME(_BoundEwaldBase):
         _k.spread_parallel(x, self.q, inv, self.order, self._grid, self._idx, self._theta,
                            self._dtheta, self._partial)
         t1 = time.perf_counter()
-        phi = np.fft.irfftn(np.fft.rfftn(self._grid) * self._g, s=self.grid_shape,
-                            axes=(0, 1, 2))
+        self._fk = np.fft.rfftn(self._grid)
+        phi = np.fft.irfftn(self._fk * self._g, s=self.grid_shape, axes=(0, 1, 2))
         t2 = time.perf_counter()
         energy = 0.5 * _k.grid_dot(self._grid, phi)          # no BLAS (see above)
         _k.gather(self.q, inv, self.order, phi, self._idx, self._theta, self._dtheta,
@@ -371,24 +361,10 @@ class _BoundPME(_BoundEwaldBase):
         return energy
 
     def _reciprocal_virial(self, x, box, forces_out):
-        """The reciprocal energy and forces as ``_reciprocal`` plus the virial tensor
-        (one more FFT of the spread grid: only on steps that need the virial)."""
+        """The reciprocal energy and forces as ``_reciprocal`` plus the virial tensor, from
+        the same transformed grid (a numba pass over the half spectrum)."""
         energy = self._reciprocal(x, box, forces_out)
-        kx, ky, kz = self.grid_shape
-        f = np.fft.rfftn(self._grid)
-        nz = kz // 2 + 1
-        w = np.full(nz, 2.0)              # rfftn keeps half the kz: count ±m twice
-        w[0] = 1.0
-        if kz % 2 == 0:
-            w[-1] = 1.0
-        e = 0.5 / (kx * ky * kz) * self._g * (f.real ** 2 + f.imag ** 2) * w[None, None, :]
-        inv = np.linalg.inv(box)
-        mx = np.fft.fftfreq(kx, 1.0 / kx)
-        my = np.fft.fftfreq(ky, 1.0 / ky)
-        mz = np.arange(nz, dtype=np.float64)
-        mc = np.stack([inv[d, 0] * mx[:, None, None] + inv[d, 1] * my[None, :, None]
-                       + inv[d, 2] * mz[None, None, :] for d in range(3)])
-        e = e.reshape(-1)
-        mc = mc.reshape(3, -1)
-        keep = e != 0.0                   # drops m = 0 (g = 0 there)
-        return energy, _reciprocal_virial_tensor(e[keep], mc[:, keep], self.beta)
+        inv = np.ascontiguousarray(np.linalg.inv(box))
+        vir = _k.reciprocal_virial(self._fk, self._g, inv, self.beta,
+                                   int(np.prod(self.grid_shape)))
+        return energy, vir

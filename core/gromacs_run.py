@@ -20,7 +20,9 @@ V-rescale`` or ``Nose-Hoover``). ``pcoupltype = isotropic`` takes one value of `
 [bar] and ``compressibility`` [1/bar], ``semiisotropic`` two (xy, z), ``anisotropic``
 GROMACS's six (xx yy zz xy/yx xz/zx yz/zy) with the three off-diagonal compressibilities
 0 (the box stays rectangular); ``tau-p`` [ps] > 0; ``nstpcouple = -1`` (the default) →
-10, GROMACS 2022's value (1 for MTK, an extended system best integrated every step). C-rescale and Parrinello-Rahman need a thermostat (``tcoupl``)
+min(100, tau-p/(25·dt)) for Berendsen and C-rescale (GROMACS 2023+ takes min(100,
+tau-p/(5·dt)); see ``mdzoom.core.barostats``), 1 for MTK (an extended system best
+integrated every step). C-rescale and Parrinello-Rahman need a thermostat (``tcoupl``)
 for their temperature; Berendsen does not. Position restraints keep absolute references
 (``refcoord-scaling = no``).
 
@@ -98,7 +100,6 @@ _PCOUPL = {"berendsen": "BerendsenBarostat", "crescale": "CRescale",
 _PCOUPLTYPE = {"isotropic": ("isotropic", 1, "1 value"),
                "semiisotropic": ("semi-isotropic", 2, "2 values (xy z)"),
                "anisotropic": ("anisotropic", 6, "6 values (xx yy zz xy/yx xz/zx yz/zy)")}
-_DEFAULT_NSTPCOUPLE = 10      # GROMACS 2022: nstpcouple = -1 → 10
 
 
 def _barostat(mdp, pcoupl, thermostat, system=None):
@@ -149,13 +150,14 @@ def _barostat(mdp, pcoupl, thermostat, system=None):
         raise ValueError(f"pcoupl = {shown} needs a thermostat for its temperature: set "
                          "tcoupl (e.g. V-rescale) with tc-grps, tau-t and ref-t")
     nst = int(mdp.get("nstpcouple", -1))
-    if nst == -1:
+    if nst == -1 and _PCOUPL[pcoupl] == "MTKBarostat":
         # MTK is an extended system integrated every step (its momentum kicked every n
-        # steps drifts visibly for n ≥ 5 at short tau-p); the first-order barostats: 10
-        nst = 1 if _PCOUPL[pcoupl] == "MTKBarostat" else _DEFAULT_NSTPCOUPLE
-    if nst < 1:
+        # steps drifts visibly for n ≥ 5 at short tau-p); the first-order barostats keep
+        # -1, resolved with dt when bound (barostats.default_nstpcouple)
+        nst = 1
+    if nst < 1 and nst != -1:
         raise ValueError(f"nstpcouple must be >= 1, or -1 for the default "
-                         f"({_DEFAULT_NSTPCOUPLE}); got {nst}")
+                         f"(min(100, tau-p/(25 dt))); got {nst}")
     kw = dict(pressure=pressure, tau=tau, compressibility=compressibility,
               coupling=coupling, nstpcouple=nst)
     if cls_name == "MTKBarostat":

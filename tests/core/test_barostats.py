@@ -15,15 +15,18 @@ KAPPA = 0.1 / PC       # [1/bar], κ* = 0.1
 
 
 def _run(barostat, steps=12000, equil=1000, seed=3):
+    from mdzoom.core.barostats import default_nstpcouple
+
     system, state = lj_fluid(cells=4, density=0.7, temperature=1.5)
-    rec = mz.EnergyRecorder(every=barostat.nstpcouple)
+    nst = barostat.nstpcouple if barostat.nstpcouple > 0 else default_nstpcouple(
+        barostat.tau, 0.005)
+    rec = mz.EnergyRecorder(every=nst)
     sim = mz.Simulation(system, mz.VelocityVerlet(0.005, thermostat=mz.VRescale(T, tau=0.1),
                                                   barostat=barostat),
                         state, outputs=[rec], skin=0.3, seed=seed)
     sim.run(equil, progress=False)
     rec._rows.clear()
     p, box = [], []
-    nst = barostat.nstpcouple
     for _ in range(steps // nst):
         sim.run(nst, progress=False)
         p.append(sim.stepper.barostat.last_pressure.copy())
@@ -35,8 +38,9 @@ def _run(barostat, steps=12000, equil=1000, seed=3):
 @pytest.fixture(scope="module")
 def runs():
     return {
-        "crescale": _run(mz.CRescale(P0, tau=0.5, compressibility=KAPPA)),
-        "berendsen": _run(mz.BerendsenBarostat(P0, tau=0.5, compressibility=KAPPA)),
+        "crescale": _run(mz.CRescale(P0, tau=0.5, compressibility=KAPPA, nstpcouple=10)),
+        "berendsen": _run(mz.BerendsenBarostat(P0, tau=0.5, compressibility=KAPPA,
+                                                nstpcouple=10)),
     }
 
 
@@ -195,3 +199,18 @@ def test_rigid_water_molecule_centre_scaling_keeps_constraints_and_accounts_ener
     assert abs(ba.exchanged) > 5.0
     assert abs(e[-1] - e[0]) < 0.25 * abs(ba.exchanged)
     assert np.ptp(e) < 0.05 * np.ptp(rec.results["Total Energy"])
+
+
+def test_default_nstpcouple_rule():
+    """nstpcouple = -1: min(100, ⌊τ/(25 dt)⌋), at least 1, resolved when bound."""
+    from mdzoom.core.barostats import default_nstpcouple
+
+    assert default_nstpcouple(5.0, 0.002) == 100       # capped, as GROMACS 2023+
+    assert default_nstpcouple(2.0, 0.002) == 40
+    assert default_nstpcouple(0.5, 0.002) == 10
+    assert default_nstpcouple(0.01, 0.002) == 1
+    system, state = lj_fluid(cells=3, density=0.7, temperature=1.5)
+    integ = mz.VelocityVerlet(dt=0.002, thermostat=mz.VRescale(T, tau=0.1),
+                              barostat=mz.CRescale(1.0, tau=1.0, compressibility=1e-3))
+    sim = mz.Simulation(system, integ, state, skin=0.3)
+    assert sim.stepper.barostat.nst == 20

@@ -31,10 +31,11 @@ def test_crescale_isotropic_with_gromacs_defaults():
     i = _integrator(mdp(pcoupl="C-rescale", tau_p=2.0, ref_p=[1.0],
                         compressibility=[KAPPA]), {})
     assert i == mz.VelocityVerlet(dt=0.002, thermostat=mz.VRescale(300.0, 0.1),
-                                  barostat=CRescale(1.0, 2.0, KAPPA, "isotropic", 10))
-    # nstpcouple = -1 is GROMACS's "default" (10); an explicit value is kept
+                                  barostat=CRescale(1.0, 2.0, KAPPA, "isotropic", -1))
+    # nstpcouple = -1 is the default, resolved from tau-p and dt when bound: min(100,
+    # tau-p/(25 dt)); an explicit value is kept
     assert barostat(pcoupl="c-rescale", ref_p=1.0, compressibility=KAPPA,
-                    nstpcouple=-1).nstpcouple == 10
+                    nstpcouple=-1).nstpcouple == -1
     assert barostat(pcoupl="C_RESCALE", ref_p=1.0, compressibility=KAPPA,
                     nstpcouple=5).nstpcouple == 5
     # tau-p missing: GROMACS 2022's default, 1 ps
@@ -54,7 +55,7 @@ def test_anisotropic_takes_gromacs_six_values_with_zero_off_diagonal():
     b = barostat(pcoupl="C-rescale", pcoupltype="Anisotropic", tau_p=1.0,
                  ref_p=[1.0, 2.0, 3.0, 9.0, 9.0, 9.0],
                  compressibility=[KAPPA, KAPPA, 2 * KAPPA, 0, 0, 0])
-    assert b == CRescale([1.0, 2.0, 3.0], 1.0, [KAPPA, KAPPA, 2 * KAPPA], "anisotropic", 10)
+    assert b == CRescale([1.0, 2.0, 3.0], 1.0, [KAPPA, KAPPA, 2 * KAPPA], "anisotropic", -1)
 
 
 def test_mdp_file_with_underscores_and_any_case(tmp_path):
@@ -137,7 +138,7 @@ class _Constrained:
     (dict(pcoupl="C-rescale", ref_p=1.0, compressibility=KAPPA, tau_p=-1.0),
      "tau-p must be > 0"),
     (dict(pcoupl="C-rescale", ref_p=1.0, compressibility=KAPPA, nstpcouple=0),
-     r"nstpcouple must be >= 1, or -1 for the default \(10\)"),
+     r"nstpcouple must be >= 1, or -1 for the default \(min\(100, tau-p/\(25 dt\)\)\)"),
     (dict(pcoupl="Andersen", ref_p=1.0, compressibility=KAPPA),
      "pcoupl = Andersen is not supported; available: no, Berendsen, C-rescale"),
     (dict(pcoupl="C-rescale", ref_p=1.0, compressibility=KAPPA, tcoupl="no"),
