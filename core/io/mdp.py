@@ -142,7 +142,13 @@ def normalize_mdp_key(key: str) -> str:
     """GROMACS spelling of an mdp key (``RVDW_SWITCH`` -> ``rvdw-switch``);
     an unknown key comes back lower-cased with dashes."""
     probe = key.strip().lower().replace("_", "-")
+    probe = _KEY_ALIASES.get(probe, probe)
     return _CANONICAL.get(probe, probe)
+
+
+#: other spellings grompp accepts for the same option (Martini's .mdp files write
+#: ``vdw_type``)
+_KEY_ALIASES = {"vdw-type": "vdwtype"}
 
 
 _CANONICAL = {k.lower(): k for k in MDP_OPTIONS}

@@ -144,3 +144,9 @@ def test_attribute_errors_and_read_only(tmp_path):
         opts.not_an_option
     with pytest.raises(AttributeError):
         opts.dt = 1
+
+
+def test_vdw_type_spelling_of_martini_mdp_files(tmp_path):
+    """grompp takes ``vdw_type`` / ``vdw-type`` for ``vdwtype`` (Martini's .mdp files)."""
+    opts = read_mdp(mdp(tmp_path, "vdw_type = cutoff\n"))
+    assert opts["vdwtype"] == "Cut-off" and "vdwtype" in opts.explicit
