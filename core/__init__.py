@@ -48,9 +48,9 @@ __all__ = [
     "DistanceConstraints", "Settle", "ConstraintError",
 ]
 
-from .virtual_sites import VirtualSites3  # noqa: E402
+from .virtual_sites import VirtualSites3, VirtualSitesN  # noqa: E402
 
-__all__ += ["VirtualSites3"]
+__all__ += ["VirtualSites3", "VirtualSitesN"]
 
 from .thermostats import Berendsen, NoseHooverChain, Thermostat, VRescale  # noqa: E402
 

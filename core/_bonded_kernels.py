@@ -3,20 +3,9 @@
 import numba
 import numpy as np
 
+from .kernels import minimum_image  # noqa: F401  (used by the kernels below and others)
 
-@numba.njit(cache=True, inline="always")
-def minimum_image(d0, d1, d2, box):
-    """Minimum-image vector for a lower-triangular box (GROMACS convention)."""
-    n = np.rint(d2 / box[2, 2])
-    d0 -= n * box[2, 0]
-    d1 -= n * box[2, 1]
-    d2 -= n * box[2, 2]
-    n = np.rint(d1 / box[1, 1])
-    d0 -= n * box[1, 0]
-    d1 -= n * box[1, 1]
-    n = np.rint(d0 / box[0, 0])
-    d0 -= n * box[0, 0]
-    return d0, d1, d2
+
 
 
 @numba.njit(cache=True, error_model="numpy")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from . import _bonded_kernels as _k
 from .force import BoundForce, Force
 
-__all__ = ["HarmonicBond"]
+__all__ = ["HarmonicBond", "IndexedForce", "KernelBoundForce"]
 
 
 @dataclass
@@ -57,3 +58,58 @@ class _BoundHarmonicBond(BoundForce):
     def compute(self, state, forces_out):
         return _k.harmonic_bonds(state.positions, state.box, self.pairs, self.k, self.r0,
                                  forces_out)
+
+
+class IndexedForce(Force):
+    """Base of force descriptions holding index and parameter arrays (a dataclass
+    subclass with an ``atoms`` field): element-wise dataclass equality, and checked
+    conversion helpers for ``bind``: ``_indices(system, width)`` → (M, width) int64
+    (or (M,) for width 1) within range, ``_param(name, m, shape=(), dtype=float)`` → a
+    scalar or per-interaction field broadcast to (m,) + shape. Used by the all-atom and
+    Martini plugins' bonded forces; open to any plugin."""
+
+    def __eq__(self, other):
+        if type(other) is not type(self):
+            return NotImplemented
+        for f in dataclasses.fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if not np.array_equal(np.asarray(a), np.asarray(b)):
+                return False
+        return True
+
+    __hash__ = None
+
+    def _indices(self, system, width):
+        atoms = np.asarray(self.atoms, dtype=np.int64)
+        shape = (-1, width) if width > 1 else (-1,)
+        try:
+            atoms = np.ascontiguousarray(atoms.reshape(shape))
+        except ValueError:
+            raise ValueError(f"{type(self).__name__}: atoms must have shape (M, {width}); "
+                             f"got {np.shape(self.atoms)}") from None
+        n = system.n_particles
+        if atoms.size and (atoms.min() < 0 or atoms.max() >= n):
+            raise IndexError(f"{type(self).__name__}: atom index out of range for {n} "
+                             f"particles (got {atoms.min()}..{atoms.max()})")
+        return atoms
+
+    def _param(self, name, m, shape=(), dtype=float):
+        value = np.asarray(getattr(self, name), dtype=dtype)
+        try:
+            return np.ascontiguousarray(np.broadcast_to(value, (m,) + shape))
+        except ValueError:
+            raise ValueError(f"{type(self).__name__}: {name} must be a scalar or have shape "
+                             f"{(m,) + shape} (one per interaction); got {value.shape}") from None
+
+
+class KernelBoundForce(BoundForce):
+    """A bound force that calls one kernel ``kernel(x, box, *args, forces_out) -> U`` with
+    fixed argument arrays, filing U under the energy term ``term``."""
+
+    def __init__(self, term, kernel, args):
+        self.terms = (term,)
+        self._kernel = kernel
+        self._args = args
+
+    def compute(self, state, forces_out):
+        return self._kernel(state.positions, state.box, *self._args, forces_out)

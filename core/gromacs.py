@@ -11,8 +11,12 @@ object is a callable ``handler(atoms, params, context) -> Force | None``:
 written in the topology (degrees stay degrees); ``context`` a ``GromacsContext`` with
 the defaults, per-atom charges/types and the frame (for position restraints).
 
-The core itself handles ``[ settles ]``, ``[ constraints ]`` and ``[ virtual_sites3 ]``
-(function 1 becomes a ``VirtualSites3`` in ``System.virtual_sites``). Like grompp
+The core itself handles ``[ settles ]``, ``[ constraints ]``, ``[ virtual_sites3 ]``
+(function 1 becomes a ``VirtualSites3`` in ``System.virtual_sites``) and
+``[ virtual_sitesn ]`` (functions 1, 2, 3 become one ``VirtualSitesN`` per function, with
+the weights the reader resolved: 1, the constructing atoms' ``[ atoms ]`` masses — in
+Martini the site itself has mass 0 and its constructing beads carry the mass — or the
+given weights). Like grompp
 (checked with gmx_d 2022.5), a virtual site gets no generated exclusions: only those
 of the topology's ``[ exclusions ]`` (TIP4P lists them).
 
@@ -151,7 +155,7 @@ def build_system(top, frame, mdp=None, registry=None):
     from .constraints import DistanceConstraints, Settle
     from .nonbonded import Nonbonded
     from .plugins import get_plugin_manager
-    from .virtual_sites import VirtualSites3
+    from .virtual_sites import VirtualSites3, VirtualSitesN
 
     registry = registry or get_plugin_manager().registry
     mol_types = [_molecule_graph(top.molecule_types[name], top)
@@ -186,6 +190,11 @@ def build_system(top, frame, mdp=None, registry=None):
     con_pairs, con_lengths = [], []        # one SHAKE set: coupled constraints solve together
     hcon = opts["constraints"]
     for (section, func), (atoms, params, gen) in sorted(_gather_interactions(top).items()):
+        if section == "virtual_sitesn":
+            # ragged rows (site, c1..cn) with the reader's resolved weights (w1..wn)
+            virtual_sites.append(VirtualSitesN.from_lists([a[0] for a in atoms],
+                                                          [a[1:] for a in atoms], params))
+            continue
         atoms = np.asarray(atoms, dtype=np.int64)
         if section == "settles":
             p = np.asarray(params, dtype=float)
@@ -300,4 +309,30 @@ def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), regis
         defines = mdp.get("define")
     top = read_top(os.fspath(top_path), include_dirs=include_dirs, defines=defines)
     frame = read_structure(os.fspath(structure_path))
-    return build_system(top, frame, mdp, registry=registry)
+    mdp, preset = apply_run_defaults(top, mdp)
+    system, state, settings = build_system(top, frame, mdp, registry=registry)
+    settings["preset"] = preset
+    settings["mdp"] = mdp
+    return system, state, settings
+
+
+def apply_run_defaults(top, mdp):
+    """``(options, preset name or None)``: the ``.mdp`` options with a force-field
+    family's run defaults (hook ``mdzoom_run_defaults``, e.g. the Martini plugin's
+    reaction field ε_r = 15, 1.1 nm, 20 fs) in place of GROMACS's defaults for every
+    option the ``.mdp`` does not set; ``mdp`` may be None (no file)."""
+    from .io.mdp import MdpOptions, normalize_mdp_key
+    from .plugins import get_plugin_manager
+
+    answer = get_plugin_manager().pm.hook.mdzoom_run_defaults(topology=top)
+    if not answer:
+        return mdp, None
+    name, options = answer
+    explicit = mdp.explicit if mdp is not None else frozenset()
+    values = {normalize_mdp_key(k): v for k, v in options.items()}
+    if mdp is not None:
+        values.update({k: mdp[k] for k in explicit})
+    merged = MdpOptions(values, explicit=explicit,
+                        source=mdp.source if mdp is not None else None,
+                        path=mdp.path if mdp is not None else None)
+    return merged, name

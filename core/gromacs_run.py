@@ -247,9 +247,12 @@ def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, inc
     from .simulation import Simulation
     from .velocities import maxwell_boltzmann
 
-    mdp = read_mdp(mdp_path)
     system, state, settings = load_gromacs(top_path, structure_path, mdp_path,
                                            include_dirs=include_dirs)
+    mdp = settings["mdp"] if settings["mdp"] is not None else read_mdp(mdp_path)
+    if settings["preset"]:
+        echo(f"{settings['preset']} topology: its standard run settings replace GROMACS's "
+             f"defaults for the options {Path(mdp_path).name} leaves unset")
     integ = _integrator(mdp, settings, system)
     _check_refcoord(mdp, system, integ, echo)
     out = Path(out_dir)

@@ -105,6 +105,19 @@ def mdzoom_preflight(system, integrator, settings):
     """
 
 
+@hookspec(firstresult=True)
+def mdzoom_run_defaults(topology):
+    """Run settings a force-field family needs, for a GROMACS topology it recognises.
+
+    ``topology``: the parsed ``GromacsTopology`` (``mdzoom.core.io.top``: ``defaults``,
+    ``atomtypes``, ``molecule_types``, ``molecules``). Return ``(name, options)`` —
+    ``options`` a dict of ``.mdp`` options in GROMACS spelling (e.g. Martini's
+    ``{"coulombtype": "Reaction-Field", "epsilon-r": 15, ...}``) that replace GROMACS's
+    defaults for every option the user's ``.mdp`` leaves unset — or None when the
+    topology is not yours. The first plugin to answer wins (``firstresult``).
+    """
+
+
 @hookspec
 def mdzoom_cli(subcommands):
     """Add command-line subcommands.

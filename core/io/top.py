@@ -32,6 +32,15 @@ Rules implemented (GROMACS 2022, ``src/gromacs/gmxpreprocess/toppush.cpp``):
   c6 and c12 for comb-rule 1).  With ``gen-pairs = no`` a missing pairtype
   is an error, as in grompp.
 
+``[ virtual_sitesn ]`` lines have a variable length (``site func atoms...``,
+for func 3 ``site func atom weight atom weight ...``); each becomes one
+:class:`Interaction` with ``atoms = (site, c1, ..., cn)`` and ``params`` the
+n **resolved weights** (1.0 for func 1, COG; the constructing atoms' masses
+from ``[ atoms ]`` for func 2, COM, as grompp takes the A-state masses; the
+given weights for func 3, COW), so a builder forms x_s = Σ w_i x_i / Σ w_i
+without looking anything up.  ``[ angles ]`` function 10 is GROMACS's
+restricted bending (θ0 [deg], k [kJ/mol]); its force lives in a plugin.
+
 Parameter units are those of the file (nm, kJ/mol, degrees for angles and
 dihedral phases; the dihedral multiplicity is a float).  Atom indices of an
 :class:`Interaction` are 0-based within the molecule type.  A line with
@@ -106,10 +115,15 @@ class Interaction:
         GROMACS function type (0 for ``[ exclusions ]``).
     atoms : tuple of int
         0-based atom indices within the molecule type.  Order as in the file
-        (for ``settles`` the oxygen; for ``virtual_sites3`` the site first;
-        for ``exclusions`` the atom then the atoms excluded from it).
+        (for ``settles`` the oxygen; for ``virtual_sites3`` and
+        ``virtual_sitesn`` the site first, then its constructing atoms; for
+        ``exclusions`` the atom then the atoms excluded from it).
     params : tuple of float
         Resolved parameters, raw units of the file (see the module doc).
+        For ``virtual_sitesn`` one weight per constructing atom (the site is
+        x_s = Σ w_i x_i / Σ w_i): func 1 (COG) 1.0 each, func 2 (COM) the
+        atoms' masses from ``[ atoms ]`` [amu], func 3 (COW) the weights of
+        the line.
     source : (str, int)
         File and 1-based line the interaction was read from.
     generate : bool
@@ -224,12 +238,14 @@ def _combine(comb_rule, va, wa, vb, wb):
 INTERACTION_SECTIONS = {
     "bonds": (2, {1: (2, 2), 2: (2, 2), 5: (0, 0), 6: (2, 2)}),
     "pairs": (2, {1: (2, 2), 2: (5, 0)}),
-    "angles": (3, {1: (2, 2), 2: (2, 2), 5: (4, 4)}),
+    "angles": (3, {1: (2, 2), 2: (2, 2), 5: (4, 4), 10: (2, 2)}),
     "dihedrals": (4, {1: (3, 2), 2: (2, 2), 3: (6, 6), 4: (3, 2), 9: (3, 2)}),
     "constraints": (2, {1: (1, 1), 2: (1, 1)}),
     "settles": (1, {1: (2, 0)}),
     "position_restraints": (1, {1: (3, 3), 2: (3, 0)}),
     "virtual_sites3": (4, {1: (2, 0), 2: (2, 0), 3: (2, 0), 4: (3, 0)}),
+    # variable length: site func atoms... (func 3: site func atom weight atom weight ...)
+    "virtual_sitesn": (None, {1: (0, 0), 2: (0, 0), 3: (0, 0)}),
     "cmap": (5, {1: (0, 0)}),
     "exclusions": (None, {}),
 }
@@ -594,6 +610,44 @@ class _Reader:
                                  "(is [ atoms ] before this section?)")
             out.append(i - 1)
         return tuple(out)
+
+    def do_virtual_sitesn(self, line, tok):
+        """``site func atoms...`` (COG, COM) or ``site func atom weight ...`` (COW);
+        stored with the resolved weight of every constructing atom (module doc)."""
+        funcs = INTERACTION_SECTIONS["virtual_sitesn"][1]
+        layout = ("'site func atom1 weight1 atom2 weight2 ...'" if len(tok) > 1
+                  and tok[1] == "3" else "'site func atom1 atom2 ...'")
+        if len(tok) < 3:
+            self.error(line, f"[ virtual_sitesn ]: expected {layout} with at least one "
+                             f"constructing atom, got {line.text!r}")
+        (site,) = self.atom_indices(line, tok[:1])
+        func = self.func_of(line, tok[1], funcs)
+        rest = tok[2:]
+        if func == 3:
+            if len(rest) % 2:
+                self.error(line, "[ virtual_sitesn ] func 3: expected pairs 'atom weight' "
+                                 f"after the function type, got {len(rest)} values in "
+                                 f"{line.text!r}")
+            atoms = self.atom_indices(line, rest[0::2])
+            weights = self.floats(line, rest[1::2], "a weight")
+            if any(not w >= 0 for w in weights):
+                self.error(line, f"[ virtual_sitesn ] func 3: negative weight in "
+                                 f"{line.text!r}")
+        else:
+            atoms = self.atom_indices(line, rest)
+            if func == 1:
+                weights = (1.0,) * len(atoms)
+            else:
+                weights = tuple(float(self.mol.atoms[a].mass) for a in atoms)
+        if site in atoms:
+            self.error(line, f"[ virtual_sitesn ]: site {site + 1} is one of its own "
+                             "constructing atoms")
+        if not sum(weights) > 0:
+            what = "masses" if func == 2 else "weights"
+            self.error(line, f"[ virtual_sitesn ] func {func}: the {what} of the "
+                             f"constructing atoms sum to {sum(weights)}; they must be "
+                             "positive")
+        self.add(Interaction(func, (site, *atoms), weights, (line.path, line.lineno)))
 
     def do_exclusions(self, line, tok):
         atoms = self.atom_indices(line, tok)

@@ -78,6 +78,11 @@ def write_top(path, top: GromacsTopology) -> None:
                 atoms = [i + 1 for i in it.atoms]
                 if section == "exclusions":
                     out.append(_row(*atoms))
+                elif section == "virtual_sitesn":
+                    # site, then function 3 (centre of weights) with each atom's final
+                    # weight: what any of functions 1-3 was read into
+                    pairs = [x for a, w in zip(atoms[1:], it.params) for x in (a, float(w))]
+                    out.append(_row(atoms[0], 3, *pairs))
                 else:
                     out.append(_row(*atoms, it.func, *map(float, it.params)))
     out += ["", "[ system ]", top.system_name or "mdzoom system", "", "[ molecules ]",

@@ -10,36 +10,17 @@ m = r_ij × r_kj and n = r_kj × r_kl with the sign of r_ij · n (IUPAC, φ = 0 
 
 import numba
 import numpy as np
+from mdzoom.core.kernels import minimum_image
 
 __all__ = ["harmonic_bonds", "g96_bonds", "harmonic_angles", "g96_angles", "urey_bradley",
            "periodic_torsions", "harmonic_impropers", "ryckaert_bellemans", "pairs14",
-           "position_restraints", "minimum_image"]
+           "position_restraints"]
 
 # sin²(angle) below which a dihedral counts as degenerate (collinear atoms): its
 # force is zero, as the gradient of φ is undefined there.
 _DEGENERATE = 1e-16
 
 
-@numba.njit(cache=True, inline="always")
-def minimum_image(d0, d1, d2, box):
-    """Minimum-image vector for a lower-triangular box (GROMACS convention).
-
-    Shifts by c, then b, then a (GROMACS's order for triclinic boxes); a zero diagonal
-    element means no periodicity along that vector.
-    """
-    if box[2, 2] > 0.0:
-        n = np.rint(d2 / box[2, 2])
-        d0 -= n * box[2, 0]
-        d1 -= n * box[2, 1]
-        d2 -= n * box[2, 2]
-    if box[1, 1] > 0.0:
-        n = np.rint(d1 / box[1, 1])
-        d0 -= n * box[1, 0]
-        d1 -= n * box[1, 1]
-    if box[0, 0] > 0.0:
-        n = np.rint(d0 / box[0, 0])
-        d0 -= n * box[0, 0]
-    return d0, d1, d2
 
 
 @numba.njit(cache=True, inline="always")

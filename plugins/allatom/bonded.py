@@ -33,66 +33,18 @@ collinear (a bond angle of 0° or 180°) has no defined gradient: its force is z
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
-from mdzoom.core import COULOMB, BoundForce, Force
+from mdzoom.core import COULOMB, BoundForce
+from mdzoom.core.bonded import IndexedForce as _ArrayParams
+from mdzoom.core.bonded import KernelBoundForce as _BoundBonded
 
 from . import _bonded_kernels as _k
 
 __all__ = ["HarmonicBonds", "HarmonicPotentials", "G96Bonds", "HarmonicAngles", "G96Angles",
            "UreyBradley", "PeriodicTorsions", "PeriodicImpropers", "HarmonicImpropers",
            "RyckaertBellemans", "Pairs14", "PositionRestraints"]
-
-
-class _ArrayParams(Force):
-    """Dataclass equality that compares array fields element-wise."""
-
-    def __eq__(self, other):
-        if type(other) is not type(self):
-            return NotImplemented
-        for f in dataclasses.fields(self):
-            a, b = getattr(self, f.name), getattr(other, f.name)
-            if not np.array_equal(np.asarray(a), np.asarray(b)):
-                return False
-        return True
-
-    __hash__ = None
-
-    def _indices(self, system, width):
-        atoms = np.asarray(self.atoms, dtype=np.int64)
-        shape = (-1, width) if width > 1 else (-1,)
-        try:
-            atoms = np.ascontiguousarray(atoms.reshape(shape))
-        except ValueError:
-            raise ValueError(f"{type(self).__name__}: atoms must have shape (M, {width}); "
-                             f"got {np.shape(self.atoms)}") from None
-        n = system.n_particles
-        if atoms.size and (atoms.min() < 0 or atoms.max() >= n):
-            raise IndexError(f"{type(self).__name__}: atom index out of range for {n} "
-                             f"particles (got {atoms.min()}..{atoms.max()})")
-        return atoms
-
-    def _param(self, name, m, shape=(), dtype=float):
-        value = np.asarray(getattr(self, name), dtype=dtype)
-        try:
-            return np.ascontiguousarray(np.broadcast_to(value, (m,) + shape))
-        except ValueError:
-            raise ValueError(f"{type(self).__name__}: {name} must be a scalar or have shape "
-                             f"{(m,) + shape} (one per interaction); got {value.shape}") from None
-
-
-class _BoundBonded(BoundForce):
-    """Calls one kernel with fixed parameter arrays."""
-
-    def __init__(self, term, kernel, args):
-        self.terms = (term,)
-        self._kernel = kernel
-        self._args = args
-
-    def compute(self, state, forces_out):
-        return self._kernel(state.positions, state.box, *self._args, forces_out)
 
 
 # ---------------------------------------------------------------------------------------

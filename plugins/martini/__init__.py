@@ -1,6 +1,42 @@
 """Martini plugin: Martini 2/3 coarse-grained force fields, AA→CG mapping and CG→AA
 backmapping as networkx graph operations (issue #5).
 
-Registered with the core like any third-party plugin; its components arrive with its
-own issue. Until then it contributes no components.
+Registered with the core like any third-party plugin. So far it contributes the
+Martini-specific bonded type, so the core's GROMACS builder loads Martini 3 topologies:
+
+- ``"restricted-bending"``: ``RestrictedBending`` (GROMACS angles func 10, energy term
+  ``Restr. Angles``);
+- ``"gromacs:angles:10"``: its handler for ``mdzoom.core.gromacs``;
+- ``"openmm:RestrictedBending"``: its converter for ``mdzoom.core.openmm_export``.
+
+It also recognises Martini 2/3 topologies (``presets.martini_preset``) and, through
+``mdzoom_run_defaults``, gives them the standard Martini run settings (reaction field
+ε_r = 15, ε_rf = ∞, 1.1 nm, potential-shift, 20 fs) for every ``.mdp`` option the user
+leaves unset.
+
+The generic types Martini also uses (bonds 1, angles 2, dihedrals 1/2, …) are registered
+by the all-atom plugin and found through the registry; this plugin never imports it.
+Force fields, mapping and backmapping arrive with their own issue.
 """
+
+from mdzoom.core import hookimpl
+
+__version__ = "0.1.0"
+
+
+@hookimpl
+def mdzoom_forces(registry):
+    from .bonded import RestrictedBending
+    from .gromacs_handlers import HANDLERS
+    from .openmm_export import OPENMM_CONVERTERS    # imports without OpenMM installed
+
+    registry.add_force("restricted-bending", RestrictedBending)
+    for name, fn in {**HANDLERS, **OPENMM_CONVERTERS}.items():
+        registry.add_force(name, fn)
+
+
+@hookimpl(trylast=True)
+def mdzoom_run_defaults(topology):
+    from .presets import martini_preset
+
+    return martini_preset(topology)

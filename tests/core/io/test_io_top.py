@@ -505,3 +505,118 @@ def test_force_field_found_through_gmxlib(tmp_path, monkeypatch):
     top = read_top(tmp_path / "topol.top")
     assert any(f.startswith(str(lib)) for f in top.files)
     assert top.molecule_types["Protein_chain_A"].n_atoms == 57
+
+
+# ---------------------------------------------------------------------------
+# Martini: restricted bending (angles func 10) and [ virtual_sitesn ]
+# ---------------------------------------------------------------------------
+
+MARTINI_DATA = Path(__file__).resolve().parents[2] / "data" / "martini_bonded"
+MARTINI3 = Path(__file__).resolve().parents[4] / "shared" / "data" / "martini3"
+
+
+def test_restricted_bending_angles_and_angletypes(tmp_path):
+    types = "[ angletypes ]\nHC CT CT 10 130.0 25.0\n"
+    top = read_top(mol_top(tmp_path, types, """
+        [ angles ]
+        1 2 3 10 135.0 15.0
+        2 3 4 10 120 35 125 40
+        3 2 1 10
+        """))
+    angles = top.molecule_types["M"].interactions["angles"]
+    assert [(a.func, a.atoms, a.params) for a in angles] == [
+        (10, (0, 1, 2), (135.0, 15.0)), (10, (1, 2, 3), (120.0, 35.0, 125.0, 40.0)),
+        (10, (2, 1, 0), (130.0, 25.0))]
+    assert top.angletypes[(10, "HC", "CT", "CT")] == (130.0, 25.0)
+
+
+def test_restricted_bending_without_parameters_or_angletype(tmp_path):
+    path = mol_top(tmp_path, TYPES, "[ angles ]\n1 2 3 10\n")     # TYPES has func 1 only
+    with pytest.raises(FileFormatError) as err:
+        read_top(path)
+    assert err.value.line == _line_of(path, "1 2 3 10")
+    assert "angletypes" in str(err.value) and "func 10" in str(err.value)
+
+
+def test_virtual_sitesn_cog_com_cow(tmp_path):
+    top = read_top(mol_top(tmp_path, "", """
+        [ virtual_sitesn ]
+        ; site func atoms
+        3 1 1 2 4
+        3 2 2 1 5
+        5 3 1 0.5 2 1.5 4 2
+        5 3 4 1
+        """))
+    (a, b, c, d) = top.molecule_types["M"].interactions["virtual_sitesn"]
+    assert (a.func, a.atoms, a.params) == (1, (2, 0, 1, 3), (1.0, 1.0, 1.0))
+    # COM: the masses of [ atoms ] (12.5 given on the line; 1.008 from type HC)
+    assert (b.func, b.atoms, b.params) == (2, (2, 1, 0, 4), (12.5, 1.008, 1.008))
+    assert (c.func, c.atoms, c.params) == (3, (4, 0, 1, 3), (0.5, 1.5, 2.0))
+    assert (d.func, d.atoms, d.params) == (3, (4, 3), (1.0,))
+    assert a.source == (str(tmp_path / "t.top"), _line_of(tmp_path / "t.top", "3 1 1 2 4"))
+
+
+@pytest.mark.parametrize("line, words", [
+    ("3 1", ["expected 'site func atom1 atom2 ...'", "at least one constructing atom"]),
+    ("3 3 1 0.5 2", ["func 3: expected pairs 'atom weight'", "got 3 values"]),
+    ("3 3 1 0.5 2 -1", ["func 3: negative weight"]),
+    ("3 3 1 0.5 2 x", ["expected a number for a weight", "'x'"]),
+    ("3 3 1 0 2 0", ["weights of the constructing atoms sum to 0"]),
+    ("3 4 1 2", ["unsupported function type 4", "supported: 1, 2, 3"]),
+    ("3 1 1 3 4", ["site 3 is one of its own constructing atoms"]),
+    ("3 1 1 9", ["atom index 9 out of range", "5 atoms"]),
+    ("3 1 1 a", ["expected an integer atom index", "'a'"]),
+])
+def test_virtual_sitesn_errors(tmp_path, line, words):
+    path = mol_top(tmp_path, "", f"[ virtual_sitesn ]\n{line}\n")
+    with pytest.raises(FileFormatError) as err:
+        read_top(path)
+    assert err.value.path == str(path) and err.value.line == _line_of(path, line)
+    assert str(err.value).startswith(f"{path}:{err.value.line}: ")
+    for w in words:
+        assert w in str(err.value), str(err.value)
+
+
+def test_virtual_sitesn_com_of_massless_atoms(tmp_path):
+    path = mol_top(tmp_path, "", "[ virtual_sitesn ]\n1 2 2 3\n")
+    text = path.read_text().replace("2 CT 1 RES C1 1 -0.2 12.5", "2 CT 1 RES C1 1 -0.2 0")
+    path.write_text(text.replace("3 CT 1 RES C2 2 0.0", "3 CT 1 RES C2 2 0.0 0.0"))
+    with pytest.raises(FileFormatError, match=r"func 2: the masses of the constructing "
+                                              r"atoms sum to 0\.0"):
+        read_top(path)
+
+
+def test_martini3_processed_topology():
+    """The committed grompp -pp output of real Martini 3 molecules (TXE, MIND)."""
+    top = read_top(MARTINI_DATA / "processed.top")
+    txe = top.molecule_types["TXE"].interactions["angles"]
+    assert [(a.func, a.atoms, a.params) for a in txe] == [
+        (10, (0, 1, 2), (135.0, 15.0)), (2, (0, 1, 2), (135.0, 5.0))]
+    mind = top.molecule_types["MIND"].interactions
+    (vs,) = mind["virtual_sitesn"]
+    assert (vs.func, vs.atoms, vs.params) == (1, (2, 0, 1, 3, 4), (1.0,) * 4)
+    assert [a.mass for a in top.molecule_types["MIND"].atoms] == [45, 45, 0, 45, 45]
+    assert len(mind["constraints"]) == 5 and mind["dihedrals"][0].func == 2
+    assert mind["exclusions"][0].atoms == (0, 1, 2, 3, 4)
+
+
+@pytest.mark.skipif(not (MARTINI3 / "martini_v3.0.0.itp").is_file(),
+                    reason="needs the Martini 3 files in shared/data/martini3")
+def test_real_martini3_files(tmp_path):
+    """All of the official Martini 3.0.0 solvents, small molecules, ions, phospholipids."""
+    names = ["martini_v3.0.0.itp"] + [f"martini_v3.0.0_{p}_v1.itp" for p in
+                                      ("solvents", "small_molecules", "ions", "phospholipids")]
+    path = write(tmp_path, "t.top", "".join(f'#include "{n}"\n' for n in names)
+                 + "[ system ]\nx\n[ molecules ]\nTXE 1\nMIND 2\nW 3\n")
+    top = read_top(path, include_dirs=[str(MARTINI3)])
+    assert top.n_atoms == 3 + 10 + 3
+    (a10, a2) = top.molecule_types["TXE"].interactions["angles"]
+    assert (a10.func, a10.params, a10.source[1]) == (10, (135.0, 15.0), 481)
+    assert a10.source[0].endswith("martini_v3.0.0_solvents_v1.itp") and a2.func == 2
+    (vs,) = top.molecule_types["MIND"].interactions["virtual_sitesn"]
+    assert (vs.atoms, vs.params) == ((2, 0, 1, 3, 4), (1.0, 1.0, 1.0, 1.0))
+    # the only users of the two in these files
+    assert [n for n, m in top.molecule_types.items()
+            if any(a.func == 10 for a in m.interactions.get("angles", ()))] == ["TXE"]
+    assert [n for n, m in top.molecule_types.items()
+            if "virtual_sitesn" in m.interactions] == ["MIND"]
