@@ -81,56 +81,153 @@ def lj_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, rc2, vshi
     return energies.sum()
 
 
+#: fast-math flags of the SIMD pass: reassociation of the sums and FMA contraction only
+#: (no "nnan"/"ninf", no approximate functions)
+_FM = {"reassoc", "contract", "nsz"}
+
+
+@numba.njit(cache=True, fastmath=_FM, error_model="numpy")
+def _lj1_pass(dx, dy, dz, gx, gy, gz, n, a6, a12, vshift, fa):
+    """LJ of one row's packed pairs (all within rc): gx, gy, gz (n,) = the force on each
+    partner, fa (3,) = the force on the row's particle; returns the energy. No gathers,
+    no branches: LLVM turns it into SIMD code. The forces-only and the virial kernels both
+    run this one function, so their forces are bit-identical."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    e = 0.0
+    for k in range(n):
+        d0 = dx[k]
+        d1 = dy[k]
+        d2 = dz[k]
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        ir2 = 1.0 / r2
+        ir6 = ir2 * ir2 * ir2
+        v6 = a6 * ir6
+        v12 = a12 * ir6 * ir6
+        e += v12 - v6 - vshift
+        fs = (12.0 * v12 - 6.0 * v6) * ir2
+        g0 = fs * d0
+        g1 = fs * d1
+        g2 = fs * d2
+        a0 -= g0
+        a1 -= g1
+        a2 -= g2
+        gx[k] = g0
+        gy[k] = g1
+        gz[k] = g2
+    fa[0] = a0
+    fa[1] = a1
+    fa[2] = a2
+    return e
+
+
 @numba.njit(cache=True, error_model="numpy")
-def _lj1_rows(ys, neighbours, counts, shifts, a6, a12, rc2, vshift, lo, hi, f):
-    """``_lj_rows`` for a single particle type: C6, C12 and V(rc) are scalars."""
+def _lj1_rows(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, lo, hi, f,
+              scratch, jb, virial, out):
+    """``_lj_rows`` for a single particle type (C6, C12 and V(rc) scalars), in three
+    passes per row: pack the partners within rc (pair vectors, image applied; branch-free
+    compaction), the SIMD ``_lj1_pass`` over them, scatter the partner forces (and with
+    ``virial`` sum F⊗d). out (7,) = (U, Σ F⊗d upper triangle: xx, xy, xz, yy, yz, zz)."""
     f[:] = 0.0
+    dx = scratch[0]
+    dy = scratch[1]
+    dz = scratch[2]
+    gx = scratch[3]
+    gy = scratch[4]
+    gz = scratch[5]
+    fa = np.zeros(3)
     energy = 0.0
+    w00 = w01 = w02 = w11 = w12 = w22 = 0.0
     for i in range(lo, hi):
         yi0 = ys[i, 0]
         yi1 = ys[i, 1]
         yi2 = ys[i, 2]
-        fx = 0.0
-        fy = 0.0
-        fz = 0.0
-        ei = 0.0
-        for m in range(counts[i]):
+        n = 0
+        nz = n_zero[i]
+        for m in range(nz):               # the zero image shift (see neighbours.py)
+            j = neighbours[i, m] >> 5
+            d0 = ys[j, 0] - yi0
+            d1 = ys[j, 1] - yi1
+            d2 = ys[j, 2] - yi2
+            dx[n] = d0
+            dy[n] = d1
+            dz[n] = d2
+            jb[n] = j
+            n += d0 * d0 + d1 * d1 + d2 * d2 < rc2
+        for m in range(nz, counts[i]):
             e = neighbours[i, m]
             j = e >> 5
             s = e & 31
             d0 = ys[j, 0] + shifts[s, 0] - yi0
             d1 = ys[j, 1] + shifts[s, 1] - yi1
             d2 = ys[j, 2] + shifts[s, 2] - yi2
-            r2 = d0 * d0 + d1 * d1 + d2 * d2
-            inside = 1.0 if r2 < rc2 else 0.0
-            ir2 = inside / r2
-            ir6 = ir2 * ir2 * ir2
-            v6 = a6 * ir6
-            v12 = a12 * ir6 * ir6
-            ei += v12 - v6 - inside * vshift
-            fs = (12.0 * v12 - 6.0 * v6) * ir2
-            fx -= fs * d0
-            fy -= fs * d1
-            fz -= fs * d2
-            f[j, 0] += fs * d0
-            f[j, 1] += fs * d1
-            f[j, 2] += fs * d2
-        f[i, 0] += fx
-        f[i, 1] += fy
-        f[i, 2] += fz
-        energy += ei
-    return energy
+            dx[n] = d0
+            dy[n] = d1
+            dz[n] = d2
+            jb[n] = j
+            n += d0 * d0 + d1 * d1 + d2 * d2 < rc2
+        energy += _lj1_pass(dx, dy, dz, gx, gy, gz, n, a6, a12, vshift, fa)
+        for k in range(n):
+            j = jb[k]
+            f[j, 0] += gx[k]
+            f[j, 1] += gy[k]
+            f[j, 2] += gz[k]
+        f[i, 0] += fa[0]
+        f[i, 1] += fa[1]
+        f[i, 2] += fa[2]
+        if virial:
+            for k in range(n):
+                w00 += gx[k] * dx[k]
+                w01 += gx[k] * dy[k]
+                w02 += gx[k] * dz[k]
+                w11 += gy[k] * dy[k]
+                w12 += gy[k] * dz[k]
+                w22 += gz[k] * dz[k]
+    out[0] = energy
+    out[1] = w00
+    out[2] = w01
+    out[3] = w02
+    out[4] = w11
+    out[5] = w12
+    out[6] = w22
 
 
 @numba.njit(cache=True, parallel=True, error_model="numpy")
-def lj1_forces(ys, neighbours, counts, shifts, a6, a12, rc2, vshift, bounds, buffers):
-    """LJ for one particle type (simple fluids, CG water): scalar parameters."""
+def _lj1_chunks(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds,
+                buffers, virial):
     nch = bounds.shape[0] - 1
-    energies = np.zeros(nch)
+    cap = neighbours.shape[1]
+    out = np.zeros((nch, 7))
     for c in numba.prange(nch):
-        energies[c] = _lj1_rows(ys, neighbours, counts, shifts, a6, a12, rc2, vshift,
-                                bounds[c], bounds[c + 1], buffers[c])
-    return energies.sum()
+        scratch = np.empty((6, cap))
+        jb = np.empty(cap, np.int64)
+        _lj1_rows(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds[c],
+                  bounds[c + 1], buffers[c], scratch, jb, virial, out[c])
+    return out
+
+
+@numba.njit(cache=True, error_model="numpy")
+def lj1_forces(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds,
+               buffers):
+    """LJ for one particle type (simple fluids, CG water): scalar parameters; returns
+    U_LJ [kJ/mol], forces in ``buffers`` (see ``lj_forces``). ``n_zero`` (N,): the
+    list's ``n_zero_shift`` (rows list their zero-shift entries first)."""
+    out = _lj1_chunks(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds,
+                      buffers, False)
+    e = 0.0
+    for c in range(out.shape[0]):
+        e += out[c, 0]
+    return e
+
+
+def lj1_virial(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds,
+               buffers):
+    """``lj1_forces`` plus the pair virial: (U_LJ, Ξ (3, 3)); the same forces, bit for
+    bit (one kernel)."""
+    s = _lj1_chunks(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds,
+                    buffers, True).sum(axis=0)
+    return s[0], _virial_from_sums(s[1:])
 
 
 @numba.njit(cache=True, inline="always")

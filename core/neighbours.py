@@ -17,6 +17,10 @@ complete pair force in 60 lines):
     ``j = e >> SHIFT_BITS`` (5) and its periodic image is ``shifts[e & SHIFT_MASK]``, so the
     pair vector is ``positions[j] + shifts[e & SHIFT_MASK] − positions[i]`` (no
     minimum-image rounding needed).
+``n_zero_shift`` (N,) int32
+    Each row lists its entries with the zero image shift (``e & SHIFT_MASK == 13``) first:
+    the first ``n_zero_shift[i]`` need no shift (pair vector ``positions[j] −
+    positions[i]``); the order within each part is fixed by the build.
 ``shifts`` (27, 3) float64 [nm]
     Image shift vectors for the current box.
 ``chunk_bounds`` (n_chunks + 1,) int64
@@ -92,11 +96,10 @@ class NeighbourList:
         self.affine_shrink = 1.0
         self.shifts = np.zeros((27, 3))
         self.counts = np.zeros(n, dtype=np.int32)
+        self.n_zero_shift = np.zeros(n, dtype=np.int32)
         self.neighbours = np.zeros((n, 1), dtype=np.int32)
         self.chunk_bounds = np.zeros(N_CHUNKS + 1, dtype=np.int64)
         self._buffers = None
-        self._stencil_grid = None
-        self._stencil = None
         self._cell = np.zeros(n, dtype=np.int64)
         self.n_builds = 0
         self._gathered = {}
@@ -197,7 +200,14 @@ class NeighbourList:
                 f"cutoff + skin = {rlist:.4g} nm is not below half the smallest box height "
                 f"({heights.min():.4g} nm): the minimum-image convention would break. "
                 "Use a larger box or a shorter cutoff.")
-        ncell = np.maximum(np.floor(heights / rlist).astype(np.int64), 1)
+        # cells at least r_list/2 high, scanned two deep (``build_cell_list``). A box
+        # thinner than five cells along an axis (a membrane patch: 3.3 nm in y at
+        # r_list 1.35) still works: offsets +2 and −2 may then reach the same cell, but as
+        # two different images, and r_list < half the box height leaves at most one
+        # image of a pair in range, so no pair is listed twice. r_list < h/2 means at
+        # least four cells per axis; the O(N²) search stays as a guard.
+        reach = 2
+        ncell = np.maximum(np.floor(heights / (0.5 * rlist)).astype(np.int64), 1)
         nca, ncb, ncc = (int(v) for v in ncell)
         inv_box = np.linalg.inv(box)
         _k.bin_particles(x, box, inv_box, nca, ncb, ncc, self.offsets, self._cell)
@@ -205,18 +215,17 @@ class NeighbourList:
         _k.counting_sort(self._cell, nca * ncb * ncc, self.order, cell_start)
         _k.gather_positions(x, self.offsets, self.order, self.positions)
         self.shifts = _k.shift_table(box)
-        use_cells = min(nca, ncb, ncc) >= 3
+        use_cells = min(nca, ncb, ncc) >= reach + 2
         if self.neighbours.shape[1] <= 1:
             density = self.n_particles / abs(np.linalg.det(box))
             self._allocate(int(0.65 * density * 4.0 / 3.0 * np.pi * rlist ** 3) + 16)
         rlist2 = rlist * rlist
         while True:
             if use_cells:
-                if self._stencil_grid != (nca, ncb, ncc):
-                    self._stencil = _k.stencil_table(nca, ncb, ncc, _k.HALF_STENCIL)
-                    self._stencil_grid = (nca, ncb, ncc)
+                rect = not (box - np.diag(np.diag(box))).any()
                 most = _k.build_cell_list(self.positions, self.order, self._cell, cell_start,
-                                          self._stencil[0], self._stencil[1], self.shifts,
+                                          nca, ncb, ncc, reach, inv_box, heights / ncell,
+                                          rect, self.shifts,
                                           rlist2, self.excl_start, self.excl_index,
                                           self.neighbours, self.counts)
             else:
@@ -226,6 +235,7 @@ class NeighbourList:
             if most <= self.neighbours.shape[1] - 1:
                 break
             self._allocate(int(most * 1.2) + 8)
+        _k.partition_zero_shift(self.neighbours, self.counts, self.n_zero_shift)
         _k.balanced_chunks(self.counts, N_CHUNKS, self.chunk_bounds)
         self.reference_positions = x.copy()
         self.reference_box = box.copy()

@@ -336,11 +336,12 @@ class _BoundNonbonded(BoundForce):
         nl = self.nl
         types = nl.gather(self.types)
         buffers = nl.force_buffers()
-        if not self.has_coul and self.lj_mode == _k.LJ_SHIFT and self.n_types == 1:
+        if self._lj1():
             a6, a12 = self.c6[0], self.c12[0]
-            e_lj = _k.lj1_forces(nl.positions, nl.neighbours, nl.counts, nl.shifts, a6, a12,
-                                 self.rc2, a12 * self.vshift12 - a6 * self.vshift6,
-                                 nl.chunk_bounds, buffers)
+            e_lj = _k.lj1_forces(nl.positions, nl.neighbours, nl.counts, nl.n_zero_shift,
+                                 nl.shifts, a6, a12, self.rc2,
+                                 a12 * self.vshift12 - a6 * self.vshift6, nl.chunk_bounds,
+                                 buffers)
             e_coul = 0.0
         elif not self.has_coul and self.lj_mode == _k.LJ_SHIFT:
             e_lj = _k.lj_forces(nl.positions, nl.neighbours, nl.counts, nl.shifts, types,
@@ -364,6 +365,12 @@ class _BoundNonbonded(BoundForce):
             e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
                 np.dot(self.charges, self.charges))
         return self._finish(state, e_lj, e_coul)
+
+    def _lj1(self):
+        """One particle type, shifted or plain LJ, no charges: the SIMD ``lj1`` kernels
+        (their forces-only and virial forms give bit-identical forces)."""
+        return (not self.has_coul and self.has_lj and self.lj_mode == _k.LJ_SHIFT
+                and self.n_types == 1 and not self.rf_excl)
 
     def neighbour_snapshot(self):
         """The molecule-pair list of the rigid-water path, for checkpoints (or None)."""
@@ -396,6 +403,15 @@ class _BoundNonbonded(BoundForce):
             return self._finish(state, e_lj, e_coul)
         nl = self.nl
         buffers = nl.force_buffers()
+        if self._lj1():
+            a6, a12 = self.c6[0], self.c12[0]
+            e_lj, vir = _k.lj1_virial(nl.positions, nl.neighbours, nl.counts,
+                                      nl.n_zero_shift, nl.shifts, a6, a12, self.rc2,
+                                      a12 * self.vshift12 - a6 * self.vshift6,
+                                      nl.chunk_bounds, buffers)
+            nl.reduce_forces(buffers, forces_out)
+            self.last_virial = vir + self._dispersion_virial(state)
+            return self._finish(state, e_lj, 0.0)
         e_lj, e_coul, vir = _k.lj_coulomb_virial(
             nl.positions, nl.neighbours, nl.counts, nl.shifts, nl.gather(self.types),
             self.n_types, self.c6, self.c12, nl.gather(self.charges),

@@ -160,3 +160,18 @@ def test_large_box_change_rebuilds():
     assert nl.affine_shrink == 1.0                   # expansion keeps every distance
     assert not nl.update(x * 1.05, box * 1.05)       # shrinking back: carried
     assert nl.affine_shrink < 1.0
+
+
+def test_thin_box_with_four_cells_along_one_axis():
+    """A membrane-like box, 4 cells of r_list/2 along y (fewer than the 2·2 + 1 the
+    stencil spans): cells reached twice are different images; still every pair once."""
+    rng = np.random.default_rng(11)
+    for box in (np.diag([6.5, 3.25, 7.0]),
+                np.array([[6.5, 0, 0], [1.2, 3.25, 0], [-2.0, 1.1, 7.0]])):
+        n = 900
+        x = rng.uniform(-1, 2, (n, 3)) @ box
+        nl = NeighbourList(n, cutoff=1.1, skin=0.25)
+        nl.build(x, box)
+        listed = nl.pairs()
+        assert len(listed) == len(set(listed))
+        assert set(listed) == brute_force_pairs(x, box, 1.35)
