@@ -37,6 +37,7 @@ from .system import System
 from .topology import MoleculeType, Topology
 
 __all__ = ["GromacsContext", "build_system", "load_gromacs", "gromacs_lj_tables",
+           "topology_from_gromacs",
            "EXCLUSION_BONDS", "ELEMENTS"]
 
 #: function types of [ bonds ] that are chemical bonds (they generate exclusions)
@@ -146,6 +147,16 @@ def _gather_interactions(top):
     return out
 
 
+def topology_from_gromacs(top):
+    """The mdzoom ``Topology`` of a parsed ``GromacsTopology``: one molecule graph per
+    molecule type (nodes: name, type, resname, resid, mass, charge, element from the atom
+    type's atomic number; edges: bonds, constraints, settles) and the ``[ molecules ]``
+    counts. Builds no forces, so it is fast (what a mapping needs)."""
+    mol_types = [_molecule_graph(top.molecule_types[name], top)
+                 for name in dict.fromkeys(n for n, _ in top.molecules)]
+    return Topology(mol_types, [(n, c) for n, c in top.molecules])
+
+
 def build_system(top, frame, mdp=None, registry=None):
     """System + State from a parsed topology, a frame (positions, box) and mdp options.
 
@@ -158,9 +169,7 @@ def build_system(top, frame, mdp=None, registry=None):
     from .virtual_sites import VirtualSites3, VirtualSitesN
 
     registry = registry or get_plugin_manager().registry
-    mol_types = [_molecule_graph(top.molecule_types[name], top)
-                 for name in dict.fromkeys(n for n, _ in top.molecules)]
-    topology = Topology(mol_types, [(n, c) for n, c in top.molecules])
+    topology = topology_from_gromacs(top)
     if frame.positions.shape[0] != topology.n_particles:
         raise ValueError(f"the structure has {frame.positions.shape[0]} atoms, the topology's "
                          f"[ molecules ] add up to {topology.n_particles}")

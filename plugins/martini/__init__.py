@@ -14,9 +14,11 @@ It also recognises Martini 2/3 topologies (``presets.martini_preset``) and, thro
 ε_r = 15, ε_rf = ∞, 1.1 nm, potential-shift, 20 fs) for every ``.mdp`` option the user
 leaves unset.
 
+AA→CG mapping (``mapping``): the ``"martini3"`` scheme (``mdzoom_mappings``) and the
+``mdzoom map`` command (``mdzoom_cli``). Backmapping is still to come.
+
 The generic types Martini also uses (bonds 1, angles 2, dihedrals 1/2, …) are registered
 by the all-atom plugin and found through the registry; this plugin never imports it.
-Force fields, mapping and backmapping arrive with their own issue.
 """
 
 from mdzoom.core import hookimpl
@@ -40,3 +42,17 @@ def mdzoom_run_defaults(topology):
     from .presets import martini_preset
 
     return martini_preset(topology)
+
+
+@hookimpl
+def mdzoom_mappings(registry):
+    from .mapping.scheme import Martini3Mapping
+
+    registry.add_mapping("martini3", Martini3Mapping())
+
+
+@hookimpl
+def mdzoom_cli(subcommands):
+    from .mapping.cli import add_map_command
+
+    add_map_command(subcommands)
