@@ -99,3 +99,18 @@ def test_load_gromacs_applies_the_preset_and_the_mdp_wins(tmp_path):
     eps1, settings = terms("epsilon-r = 1\ndt = 0.01\n")
     assert settings["dt"] == 0.01
     assert eps1["Coulomb (SR)"] == pytest.approx(15.0 * plain["Coulomb (SR)"], rel=1e-9)
+
+
+def test_mdzoom_run_reports_and_uses_the_preset(tmp_path):
+    """``mdzoom run`` on a Martini topology with an .mdp that only asks for 5 steps: the
+    preset's 20 fs step is used, and the run says where its settings came from."""
+    from mdzoom.core.gromacs_run import run_gromacs
+
+    mdp = tmp_path / "md.mdp"
+    mdp.write_text("integrator = md\nnsteps = 5\nnstenergy = 0\n")
+    said = []
+    summary = run_gromacs(DATA / "processed.top", DATA / "conf.gro", mdp, tmp_path / "out",
+                          echo=said.append, progress=False)
+    assert summary["steps"] == 5
+    assert any("martini3 topology" in line and "md.mdp" in line for line in said), said
+    assert summary["ns_per_day"] > 0
