@@ -122,6 +122,33 @@ def _lj1_pass(dx, dy, dz, gx, gy, gz, n, a6, a12, vshift, fa):
     return e
 
 
+@numba.njit(cache=True, inline="always")
+def _scatter_row(f, i, jb, gx, gy, gz, n, fa):
+    """Add a packed row's partner forces (gx, gy, gz)[:n] at jb[:n] and fa at i."""
+    for k in range(n):
+        j = jb[k]
+        f[j, 0] += gx[k]
+        f[j, 1] += gy[k]
+        f[j, 2] += gz[k]
+    f[i, 0] += fa[0]
+    f[i, 1] += fa[1]
+    f[i, 2] += fa[2]
+
+
+@numba.njit(cache=True, inline="always")
+def _row_virial(dx, dy, dz, gx, gy, gz, n):
+    """Σ F⊗d over a packed row, upper triangle (xx, xy, xz, yy, yz, zz)."""
+    w00 = w01 = w02 = w11 = w12 = w22 = 0.0
+    for k in range(n):
+        w00 += gx[k] * dx[k]
+        w01 += gx[k] * dy[k]
+        w02 += gx[k] * dz[k]
+        w11 += gy[k] * dy[k]
+        w12 += gy[k] * dz[k]
+        w22 += gz[k] * dz[k]
+    return w00, w01, w02, w11, w12, w22
+
+
 @numba.njit(cache=True, error_model="numpy")
 def _lj1_rows(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, lo, hi, f,
               scratch, jb, virial, out):
@@ -168,22 +195,15 @@ def _lj1_rows(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, lo, 
             jb[n] = j
             n += d0 * d0 + d1 * d1 + d2 * d2 < rc2
         energy += _lj1_pass(dx, dy, dz, gx, gy, gz, n, a6, a12, vshift, fa)
-        for k in range(n):
-            j = jb[k]
-            f[j, 0] += gx[k]
-            f[j, 1] += gy[k]
-            f[j, 2] += gz[k]
-        f[i, 0] += fa[0]
-        f[i, 1] += fa[1]
-        f[i, 2] += fa[2]
+        _scatter_row(f, i, jb, gx, gy, gz, n, fa)
         if virial:
-            for k in range(n):
-                w00 += gx[k] * dx[k]
-                w01 += gx[k] * dy[k]
-                w02 += gx[k] * dz[k]
-                w11 += gy[k] * dy[k]
-                w12 += gy[k] * dz[k]
-                w22 += gz[k] * dz[k]
+            v00, v01, v02, v11, v12, v22 = _row_virial(dx, dy, dz, gx, gy, gz, n)
+            w00 += v00
+            w01 += v01
+            w02 += v02
+            w11 += v11
+            w12 += v12
+            w22 += v22
     out[0] = energy
     out[1] = w00
     out[2] = w01
@@ -228,6 +248,150 @@ def lj1_virial(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bou
     s = _lj1_chunks(ys, neighbours, counts, n_zero, shifts, a6, a12, rc2, vshift, bounds,
                     buffers, True).sum(axis=0)
     return s[0], _virial_from_sums(s[1:])
+
+
+@numba.njit(cache=True, fastmath=_FM, error_model="numpy")
+def _ljrf_pass(dx, dy, dz, p6, p12, pv, pq, gx, gy, gz, n, k_rf, c_rf, fa, e2):
+    """Shifted LJ + reaction field of one row's packed pairs (all within rc): per pair
+    C6 ``p6``, C12 ``p12``, LJ shift ``pv`` and ``pq`` = f/ε_r·q_i·q_j (0 for neutral
+    pairs: branch-free); partner forces into gx, gy, gz, the row particle's into fa (3,),
+    energies into e2 (2,) = (U_LJ, U_Coul). SIMD like ``_lj1_pass``."""
+    a0 = 0.0
+    a1 = 0.0
+    a2 = 0.0
+    elj = 0.0
+    ec = 0.0
+    for k in range(n):
+        d0 = dx[k]
+        d1 = dy[k]
+        d2 = dz[k]
+        r2 = d0 * d0 + d1 * d1 + d2 * d2
+        ir2 = 1.0 / r2
+        ir = np.sqrt(ir2)
+        ir6 = ir2 * ir2 * ir2
+        v6 = p6[k] * ir6
+        v12 = p12[k] * ir6 * ir6
+        qq = pq[k]
+        elj += v12 - v6 - pv[k]
+        ec += qq * (ir + k_rf * r2 - c_rf)
+        fs = (12.0 * v12 - 6.0 * v6) * ir2 + qq * (ir * ir2 - 2.0 * k_rf)
+        g0 = fs * d0
+        g1 = fs * d1
+        g2 = fs * d2
+        a0 -= g0
+        a1 -= g1
+        a2 -= g2
+        gx[k] = g0
+        gy[k] = g1
+        gz[k] = g2
+    fa[0] = a0
+    fa[1] = a1
+    fa[2] = a2
+    e2[0] += elj
+    e2[1] += ec
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _ljrf_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12, vshift6,
+               vshift12, q, coul_prefactor, rc2, k_rf, c_rf, lo, hi, f, scratch, jb,
+               virial, out):
+    """``_lj1_rows`` for many particle types and charges (shifted LJ + reaction field,
+    one cutoff: Martini's setup): pack, ``_ljrf_pass``, scatter. out (8,) = (U_LJ,
+    U_Coul, Σ F⊗d upper triangle)."""
+    f[:] = 0.0
+    dx = scratch[0]
+    dy = scratch[1]
+    dz = scratch[2]
+    gx = scratch[3]
+    gy = scratch[4]
+    gz = scratch[5]
+    p6 = scratch[6]
+    p12 = scratch[7]
+    pv = scratch[8]
+    pq = scratch[9]
+    fa = np.zeros(3)
+    e2 = np.zeros(2)
+    w00 = w01 = w02 = w11 = w12 = w22 = 0.0
+    for i in range(lo, hi):
+        yi0 = ys[i, 0]
+        yi1 = ys[i, 1]
+        yi2 = ys[i, 2]
+        row = types[i] * n_types
+        qi = q[i] * coul_prefactor
+        n = 0
+        for m in range(counts[i]):
+            e = neighbours[i, m]
+            j = e >> 5
+            s = e & 31
+            d0 = ys[j, 0] + shifts[s, 0] - yi0
+            d1 = ys[j, 1] + shifts[s, 1] - yi1
+            d2 = ys[j, 2] + shifts[s, 2] - yi2
+            t = row + types[j]
+            a6 = c6[t]
+            a12 = c12[t]
+            dx[n] = d0
+            dy[n] = d1
+            dz[n] = d2
+            p6[n] = a6
+            p12[n] = a12
+            pv[n] = a12 * vshift12 - a6 * vshift6
+            pq[n] = qi * q[j]
+            jb[n] = j
+            n += d0 * d0 + d1 * d1 + d2 * d2 < rc2
+        _ljrf_pass(dx, dy, dz, p6, p12, pv, pq, gx, gy, gz, n, k_rf, c_rf, fa, e2)
+        _scatter_row(f, i, jb, gx, gy, gz, n, fa)
+        if virial:
+            v00, v01, v02, v11, v12, v22 = _row_virial(dx, dy, dz, gx, gy, gz, n)
+            w00 += v00
+            w01 += v01
+            w02 += v02
+            w11 += v11
+            w12 += v12
+            w22 += v22
+    out[0] = e2[0]
+    out[1] = e2[1]
+    out[2] = w00
+    out[3] = w01
+    out[4] = w02
+    out[5] = w11
+    out[6] = w12
+    out[7] = w22
+
+
+@numba.njit(cache=True, parallel=True, error_model="numpy")
+def _ljrf_chunks(ys, neighbours, counts, shifts, types, n_types, c6, c12, vshift6,
+                 vshift12, q, coul_prefactor, rc2, k_rf, c_rf, bounds, buffers, virial):
+    nch = bounds.shape[0] - 1
+    cap = neighbours.shape[1]
+    out = np.zeros((nch, 8))
+    for c in numba.prange(nch):
+        scratch = np.empty((10, cap))
+        jb = np.empty(cap, np.int64)
+        _ljrf_rows(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                   vshift6, vshift12, q, coul_prefactor, rc2, k_rf, c_rf, bounds[c],
+                   bounds[c + 1], buffers[c], scratch, jb, virial, out[c])
+    return out
+
+
+def ljrf_forces(ys, neighbours, counts, shifts, types, n_types, c6, c12, vshift6,
+                vshift12, q, coul_prefactor, rc2, k_rf, c_rf, bounds, buffers):
+    """Shifted (or plain: zero shifts) LJ + reaction field (or plain cutoff: RF with
+    ε_rf = 1) with one cutoff, any number of types: (U_LJ, U_Coul) [kJ/mol], forces in
+    ``buffers``. The SIMD form of ``lj_coulomb_forces`` for that case (Martini)."""
+    s = _ljrf_chunks(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                     vshift6, vshift12, q, coul_prefactor, rc2, k_rf, c_rf, bounds, buffers,
+                     False).sum(axis=0)
+    return s[0], s[1]
+
+
+def ljrf_virial(ys, neighbours, counts, shifts, types, n_types, c6, c12, vshift6,
+                vshift12, q, coul_prefactor, rc2, k_rf, c_rf, bounds, buffers):
+    """``ljrf_forces`` plus the pair virial: (U_LJ, U_Coul, Ξ (3, 3)); the same forces,
+    bit for bit."""
+    s = _ljrf_chunks(ys, neighbours, counts, shifts, types, n_types, c6, c12,
+                     vshift6, vshift12, q, coul_prefactor, rc2, k_rf, c_rf, bounds, buffers,
+                     True).sum(axis=0)
+    return s[0], s[1], _virial_from_sums(s[2:])
 
 
 @numba.njit(cache=True, inline="always")

@@ -343,6 +343,9 @@ class _BoundNonbonded(BoundForce):
                                  a12 * self.vshift12 - a6 * self.vshift6, nl.chunk_bounds,
                                  buffers)
             e_coul = 0.0
+        elif self._ljrf():
+            e_lj, e_coul = _k.ljrf_forces(*self._ljrf_args(nl, types), nl.chunk_bounds,
+                                          buffers)
         elif not self.has_coul and self.lj_mode == _k.LJ_SHIFT:
             e_lj = _k.lj_forces(nl.positions, nl.neighbours, nl.counts, nl.shifts, types,
                                 self.n_types, self.c6, self.c12, self.rc2, self.vshift6,
@@ -365,6 +368,19 @@ class _BoundNonbonded(BoundForce):
             e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
                 np.dot(self.charges, self.charges))
         return self._finish(state, e_lj, e_coul)
+
+    def _ljrf(self):
+        """Shifted (or plain) LJ with charges under reaction field / plain cutoff, one
+        cutoff (Martini): the SIMD ``ljrf`` kernels (forces-only and virial forms give
+        bit-identical forces)."""
+        return (self.has_coul and self.lj_mode == _k.LJ_SHIFT
+                and self.coul_mode == _k.COUL_RF)
+
+    def _ljrf_args(self, nl, types):
+        c6, c12 = (self.c6, self.c12) if self.has_lj else (0.0 * self.c6, 0.0 * self.c12)
+        return (nl.positions, nl.neighbours, nl.counts, nl.shifts, types,
+                self.n_types, c6, c12, self.vshift6, self.vshift12, nl.gather(self.charges),
+                self.coul_prefactor, self.rc2, self.k_rf, self.c_rf)
 
     def _lj1(self):
         """One particle type, shifted or plain LJ, no charges: the SIMD ``lj1`` kernels
@@ -412,13 +428,17 @@ class _BoundNonbonded(BoundForce):
             nl.reduce_forces(buffers, forces_out)
             self.last_virial = vir + self._dispersion_virial(state)
             return self._finish(state, e_lj, 0.0)
-        e_lj, e_coul, vir = _k.lj_coulomb_virial(
-            nl.positions, nl.neighbours, nl.counts, nl.shifts, nl.gather(self.types),
-            self.n_types, self.c6, self.c12, nl.gather(self.charges),
-            self.rc2 if self.has_lj else 0.0, self.lj_mode, self.vshift6, self.vshift12,
-            self.rsw, self.sw6, self.sw12, self.rc2 if self.has_coul else 0.0,
-            self.coul_prefactor, self.k_rf, self.c_rf, nl.chunk_bounds, buffers,
-            self.coul_mode, self.beta)
+        if self._ljrf():
+            e_lj, e_coul, vir = _k.ljrf_virial(*self._ljrf_args(nl, nl.gather(self.types)),
+                                               nl.chunk_bounds, buffers)
+        else:
+            e_lj, e_coul, vir = _k.lj_coulomb_virial(
+                nl.positions, nl.neighbours, nl.counts, nl.shifts, nl.gather(self.types),
+                self.n_types, self.c6, self.c12, nl.gather(self.charges),
+                self.rc2 if self.has_lj else 0.0, self.lj_mode, self.vshift6,
+                self.vshift12, self.rsw, self.sw6, self.sw12,
+                self.rc2 if self.has_coul else 0.0, self.coul_prefactor, self.k_rf,
+                self.c_rf, nl.chunk_bounds, buffers, self.coul_mode, self.beta)
         nl.reduce_forces(buffers, forces_out)
         if self.rf_excl:
             x = np.ascontiguousarray(state.positions, dtype=np.float64)
