@@ -203,7 +203,7 @@ class BoundBarostat:
         """At the end of a coupling step: the pressure, then the scaling μ (``apply``)."""
         v, box = state.velocities, state.box
         vol = abs(np.linalg.det(box))
-        ke = 0.5 * (v * self.masses[:, None]).T @ v
+        ke = 0.5 * np.einsum("i,ia,ib->ab", self.masses, v, v)   # no BLAS: see nonbonded
         p = 2.0 / vol * (ke - virial) * PRESSURE_CONVERSION
         self.last_pressure = p
         d = self.desc

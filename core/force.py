@@ -203,7 +203,7 @@ class ForceEvaluator:
                 e = float(b.compute(state, fb))
                 if xw is None:
                     xw = self.whole_positions(state)
-                vir -= 0.5 * (xw.T @ fb)
+                vir -= 0.5 * np.einsum("ia,ib->ab", xw, fb)     # no BLAS call
                 f += fb
             total += e
             _file_terms(terms, b, e)
@@ -245,8 +245,8 @@ class ForceEvaluator:
         inv = np.linalg.inv(box)
         for child, parent in levels:
             d = x[child] - x[parent]
-            s = d @ inv
-            d -= np.floor(s + 0.5) @ box
+            s = np.einsum("ia,ab->ib", d, inv)                  # no BLAS call
+            d -= np.einsum("ia,ab->ib", np.floor(s + 0.5), box)
             x[child] = x[parent] + d
         return x
 

@@ -428,7 +428,7 @@ class BoundMTK:
                 self._bath(seed, state.step, 1)
                 self._fac_ok = False
                 if n - 1 - i < nst:      # the last outer step this call completes
-                    ke = 0.5 * (v * masses[:, None]).T @ v
+                    ke = 0.5 * np.einsum("i,ia,ib->ab", masses, v, v)   # no BLAS call
                     self.last_pressure = (2.0 / state.volume * (ke - ev.virial)
                                           * PRESSURE_CONVERSION)
         if state.step % nst == 0:

@@ -156,8 +156,9 @@ class NeighbourList:
             return False
         if self.rlist >= 0.5 * heights.min():
             return False
-        self.reference_positions = self.reference_positions @ m
-        self.offsets = np.ascontiguousarray(self.offsets @ m)
+        # einsum, not @: a BLAS call wakes OpenBLAS threads that then compete with numba's
+        self.reference_positions = np.einsum("ia,ab->ib", self.reference_positions, m)
+        self.offsets = np.ascontiguousarray(np.einsum("ia,ab->ib", self.offsets, m))
         self.shifts = _k.shift_table(box)
         self.reference_box = box.copy()
         self.affine_shrink = shrink

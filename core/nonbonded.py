@@ -257,6 +257,9 @@ class _BoundNonbonded(BoundForce):
         self.rc2 = rc * rc
         self.has_lj = desc.lj is not None
         self.has_coul = desc.coulomb is not None and np.any(self.charges != 0)
+        # Σq², once: a BLAS dot per step wakes OpenBLAS's threads, whose spinning then
+        # slows the next numba kernel (measured: Martini bilayer pair step 6 → 14.6 ms)
+        self.q2_sum = float(np.sum(self.charges * self.charges))
         self.dispcorr = desc.dispersion_correction != "no" and self.has_lj
         self.terms = tuple(t for t, on in (("LJ (SR)", True),
                                            ("Disper. corr.", self.dispcorr),
@@ -365,8 +368,7 @@ class _BoundNonbonded(BoundForce):
                 np.ascontiguousarray(state.positions, dtype=np.float64), self.charges,
                 self.excluded_pairs, box, np.linalg.inv(box), self.coul_prefactor, self.k_rf,
                 self.c_rf, self.rc2, forces_out)
-            e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
-                np.dot(self.charges, self.charges))
+            e_coul -= 0.5 * self.coul_prefactor * self.c_rf * self.q2_sum
         return self._finish(state, e_lj, e_coul)
 
     def _ljrf(self):
@@ -446,8 +448,7 @@ class _BoundNonbonded(BoundForce):
             e_coul += _k.rf_exclusion_correction(
                 x, self.charges, self.excluded_pairs, box, np.linalg.inv(box),
                 self.coul_prefactor, self.k_rf, self.c_rf, self.rc2, forces_out)
-            e_coul -= 0.5 * self.coul_prefactor * self.c_rf * float(
-                np.dot(self.charges, self.charges))
+            e_coul -= 0.5 * self.coul_prefactor * self.c_rf * self.q2_sum
             pairs = self.excluded_pairs
             d = _k.min_image(x, pairs, box)
             inside = np.sum(d * d, axis=1) < self.rc2
