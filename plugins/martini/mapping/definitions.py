@@ -60,6 +60,12 @@ class MappingDefinition:
         Optional bead-type overrides.
     source : str
         The file it was read from.
+    kind : str
+        ``"molecule"`` or ``"residue"`` (an amino acid of a protein chain).
+    backbone : tuple[int, ...]
+        Residues only: nodes of the backbone N, CA, C, O.
+    h_excluded : frozenset[int]
+        Nodes whose hydrogens weigh 0 in the bead centres (martinize2's ``!``).
     """
 
     name: str
@@ -74,6 +80,9 @@ class MappingDefinition:
     cluster: int = 1
     bead_types: dict = field(default_factory=dict)
     source: str = ""
+    kind: str = "molecule"
+    backbone: tuple = ()
+    h_excluded: frozenset = frozenset()
 
     def __post_init__(self):
         self.composition = Counter((d["element"], d["n_h"]) for _, d in self.graph.nodes(data=True))
@@ -119,9 +128,12 @@ def load_definition(path) -> MappingDefinition:
         raise MappingError(f"{path}: {exc}") from None
     where = os.path.basename(path)
     kind = data.get("kind", "molecule")
-    if kind != "molecule":
-        raise MappingError(f"{where}: kind {kind!r} is not supported yet (only 'molecule')")
-    for key in ("name", "cg_molecule", "itp", "graph", "beads"):
+    if kind not in ("molecule", "residue"):
+        raise MappingError(f"{where}: kind {kind!r} is unknown (use 'molecule' or "
+                           f"'residue')")
+    required = ("name", "cg_molecule", "itp", "graph", "beads") if kind == "molecule" \
+        else ("name", "graph", "beads", "backbone")
+    for key in required:
         if key not in data:
             raise MappingError(f"{where}: missing key {key!r}")
     atoms = data["graph"].get("atoms", {})
@@ -130,6 +142,9 @@ def load_definition(path) -> MappingDefinition:
     g = nx.Graph()
     index = {}
     for k, (label, spec) in enumerate(atoms.items()):
+        if label[:1] in "+-":
+            raise MappingError(f"{where}: {label!r}: atoms of neighbouring residues "
+                               f"('+N', '-C') are not supported yet")
         el, nh = _parse_label(spec, f"{where} [graph.atoms] {label}")
         index[label] = k
         g.add_node(k, label=label, element=el, n_h=nh)
@@ -177,12 +192,31 @@ def load_definition(path) -> MappingDefinition:
     if cluster < 1 or (cluster > 1 and len(beads) != 1):
         raise MappingError(f"{where}: cluster = {cluster} needs exactly one bead")
     charge = data.get("charge")
+    backbone = ()
+    if kind == "residue":
+        backbone = data["backbone"]
+        if not (isinstance(backbone, list) and len(backbone) == 4
+                and all(b in index for b in backbone)):
+            raise MappingError(f"{where}: backbone must list the labels of N, CA, C and O, "
+                               f"got {backbone!r}")
+        n_, ca, c_, o_ = (index[b] for b in backbone)
+        if not (g.has_edge(n_, ca) and g.has_edge(ca, c_) and g.has_edge(c_, o_)):
+            raise MappingError(f"{where}: backbone {backbone} is not bonded N-CA-C-O")
+        backbone = (n_, ca, c_, o_)
+    excluded = data.get("hydrogens_excluded", "").split()
+    for lab in excluded:
+        if lab not in index:
+            raise MappingError(f"{where}: hydrogens_excluded names {lab!r}, which is not "
+                               f"in [graph.atoms]")
+    name = str(data["name"])
     return MappingDefinition(
-        name=str(data["name"]), cg_molecule=str(data["cg_molecule"]),
-        cg_resname=str(data.get("cg_resname", data["cg_molecule"])), itp=str(data["itp"]),
+        name=name, cg_molecule=str(data.get("cg_molecule", name)),
+        cg_resname=str(data.get("cg_resname", data.get("cg_molecule", name))),
+        itp=str(data.get("itp", "")),
         graph=g, beads=beads, weights=weights,
         charge=None if charge is None else float(charge), center=center, cluster=cluster,
-        bead_types=dict(data.get("bead_types", {})), source=path)
+        bead_types=dict(data.get("bead_types", {})), source=path, kind=kind,
+        backbone=backbone, h_excluded=frozenset(index[lab] for lab in excluded))
 
 
 @dataclass
@@ -193,18 +227,28 @@ class SchemeData:
     forcefield_itp: str
     itp_order: list
     definitions: list
+    residues: list = field(default_factory=list)
 
 
 def load_scheme_data(folder) -> SchemeData:
-    """Read ``scheme.toml`` and every other ``*.toml`` (a definition) in ``folder``."""
+    """Read ``scheme.toml`` and every other ``*.toml`` (a definition) in ``folder`` and its
+    sub-folders (``aminoacids/``); molecule and residue definitions are kept apart."""
     folder = os.fspath(folder)
     with open(os.path.join(folder, "scheme.toml"), "rb") as fh:
         meta = tomllib.load(fh)
-    defs = [load_definition(os.path.join(folder, f)) for f in sorted(os.listdir(folder))
-            if f.endswith(".toml") and f != "scheme.toml"]
-    names = Counter(d.name for d in defs)
-    dup = [n for n, c in names.items() if c > 1]
-    if dup:
-        raise MappingError(f"{folder}: definitions named twice: {', '.join(dup)}")
+    paths = []
+    for root, dirs, files in os.walk(folder):
+        dirs.sort()
+        paths += [os.path.join(root, f) for f in sorted(files)
+                  if f.endswith(".toml") and not (root == folder and f == "scheme.toml")]
+    loaded = [load_definition(p) for p in paths]
+    defs = [d for d in loaded if d.kind == "molecule"]
+    residues = [d for d in loaded if d.kind == "residue"]
+    for group in (defs, residues):
+        names = Counter(d.name for d in group)
+        dup = [n for n, c in names.items() if c > 1]
+        if dup:
+            raise MappingError(f"{folder}: definitions named twice: {', '.join(dup)}")
     return SchemeData(name=str(meta["name"]), forcefield_itp=str(meta["forcefield_itp"]),
-                      itp_order=list(meta.get("itp_order", [])), definitions=defs)
+                      itp_order=list(meta.get("itp_order", [])), definitions=defs,
+                      residues=residues)

@@ -97,8 +97,11 @@ def _heavy_labels(g, comp, hydrogens):
 class _Index:
     """Definitions by composition, for the cheap prefilter."""
 
-    def __init__(self, definitions, hydrogens):
+    def __init__(self, definitions, hydrogens, residues=()):
+        from .protein import _ResidueIndex
+
         self.hydrogens = hydrogens
+        self.residues = _ResidueIndex(residues) if residues else None
         self.by_key = {}
         self.definitions = list(definitions)
         for d in self.definitions:
@@ -139,9 +142,13 @@ def plan_molecule_type(mt, definitions, *, hydrogens="count", cache=None):
     sub = g.subgraph(real)
     comps = sorted((sorted(c) for c in nx.connected_components(sub)), key=lambda c: c[0])
     pieces, unmatched = [], []
+    n_protein = 0
     for comp in comps:
-        result = _match_component(g, comp, index, hydrogens, cache)
+        name = mt.name if n_protein == 0 else f"{mt.name}_{n_protein + 1}"
+        result = _match_component(g, comp, index, hydrogens, cache, name)
         if isinstance(result, Piece):
+            if getattr(result.definition, "kind", "") == "protein":
+                n_protein += 1
             pieces.append(result)
         else:
             unmatched.append(result)
@@ -158,7 +165,7 @@ def _signature(g, comp, hydrogens):
     return (hydrogens, els, edges, charge, masses)
 
 
-def _match_component(g, comp, index, hydrogens, cache):
+def _match_component(g, comp, index, hydrogens, cache, name="protein"):
     key = _signature(g, comp, hydrogens)
     hit = cache.get(key)
     if hit is not None:
@@ -168,7 +175,7 @@ def _match_component(g, comp, index, hydrogens, cache):
                          hit.tree)
         return Unmatched(np.asarray(comp), [g.nodes[n].get("name", str(n)) for n in comp],
                          _residues(g, comp), hit.formula, hit.reasons)
-    result = _match_new(g, comp, index, hydrogens)
+    result = _match_new(g, comp, index, hydrogens, name)
     cache[key] = result
     return result
 
@@ -186,7 +193,7 @@ def _unmatched(g, comp, formula, reasons):
                      _residues(g, comp), formula, reasons)
 
 
-def _match_new(g, comp, index, hydrogens):
+def _match_new(g, comp, index, hydrogens, name="protein"):
     counts = Counter(element_of(g.nodes[n]) or "?" for n in comp)
     formula = hill_formula(counts)
     parsed, why = _heavy_labels(g, comp, hydrogens)
@@ -197,6 +204,14 @@ def _match_new(g, comp, index, hydrogens):
     if not candidates:
         reasons = ["no definition has this composition; tried: " + ", ".join(
             f"{d.name} ({d.formula(hydrogens == 'count')})" for d in index.definitions)]
+        if index.residues is not None and hydrogens == "count" and len(heavy) > 3:
+            from .protein import match_protein
+
+            pdef, result = match_protein(g, comp, heavy, elements, owner, index.residues,
+                                         name)
+            if pdef is not None:
+                return _tree_piece(g, comp, pdef, result)
+            reasons += result
         return _unmatched(g, comp, formula, reasons)
     hg = nx.Graph()
     for n in heavy:
@@ -236,6 +251,11 @@ def _piece(g, comp, d, mapping, owner):
     if d.center == "mass":
         w *= np.array([float(g.nodes[n].get("mass", 1.0)) for n in comp])[None, :]
     w /= w.sum(axis=1, keepdims=True)
+    return _tree_piece(g, comp, d, w)
+
+
+def _tree_piece(g, comp, d, w):
+    pos = {n: i for i, n in enumerate(comp)}
     sub = g.subgraph(comp)
     tree = np.array([(pos[u], pos[v]) for u, v in nx.bfs_edges(sub, comp[0])],
                     dtype=np.int64).reshape(-1, 2)

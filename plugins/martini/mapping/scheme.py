@@ -47,6 +47,10 @@ class MappedSystem:
         What was left out, one sentence each (leftover waters, tolerated unmatched
         molecules).
     scheme : str
+    proteins : list[ProteinDefinition]
+        The CG protein molecules (matched residue by residue); their ``.itp`` is not in
+        the scheme's force-field folder: ``write_top`` writes it beside the .top when it
+        has been generated (``itp_text``) and ``#include`` s it by name.
     """
 
     positions: np.ndarray
@@ -59,6 +63,7 @@ class MappedSystem:
     sources: list = field(default_factory=list)
     dropped: list = field(default_factory=list)
     scheme: str = ""
+    proteins: list = field(default_factory=list)
 
     @property
     def n_beads(self) -> int:
@@ -117,8 +122,15 @@ class MappedSystem:
                     start = os.path.dirname(os.path.abspath(path))
                     includes = [os.path.relpath(os.path.abspath(os.path.join(ff_dir, f)), start)
                                 for f in self.itps]
+        includes = [os.fspath(i) for i in includes]
+        folder = os.path.dirname(os.path.abspath(path))
+        for p in self.proteins:
+            includes.append(p.itp)
+            if p.itp_text is not None:
+                with open(os.path.join(folder, p.itp), "w") as fh:
+                    fh.write(p.itp_text)
         with open(path, "w") as fh:
-            fh.write(self.topology_text([os.fspath(i) for i in includes]))
+            fh.write(self.topology_text(includes))
 
 
 class MappingScheme:
@@ -140,7 +152,7 @@ class MappingScheme:
         self.data = load_scheme_data(self.folder)
         self.name = self.data.name
         self.hydrogens = hydrogens
-        self._index = _Index(self.data.definitions, hydrogens)
+        self._index = _Index(self.data.definitions, hydrogens, self.data.residues)
 
     @property
     def definitions(self):
@@ -241,6 +253,7 @@ class MappingScheme:
         pos_parts, names, resnames, resids, sources = [], [], [], [], []
         molecules = []
         itps = []
+        proteins = []
         resid = 0
         # runs of the same group are emitted as one block
         i = 0
@@ -255,15 +268,30 @@ class MappingScheme:
             nb = len(d.beads)
             m = len(rows)
             names.extend(d.beads * m)
-            resnames.extend([d.cg_resname] * (nb * m))
-            resids.append(np.repeat(np.arange(resid + 1, resid + m + 1), nb))
-            resid += m
+            if getattr(d, "kind", "") == "protein":      # one resid per residue
+                resnames.extend(d.bead_resnames * m)
+                per = np.asarray(d.bead_resids)
+                resids.append((resid + d.n_residues * np.arange(m)[:, None]
+                               + per[None, :]).ravel())
+                resid += m * d.n_residues
+            else:
+                resnames.extend([d.cg_resname] * (nb * m))
+                resids.append(np.repeat(np.arange(resid + 1, resid + m + 1), nb))
+                resid += m
             sources.extend(np.asarray(idx[r]).ravel() for r in rows)
             if molecules and molecules[-1][0] == d.cg_molecule:
                 molecules[-1] = (d.cg_molecule, molecules[-1][1] + m)
             else:
                 molecules.append((d.cg_molecule, m))
-            if d.itp not in itps:
+            if getattr(d, "kind", "") == "protein":
+                if all(p is not d for p in proteins):
+                    proteins.append(d)
+                    if d.itp_text is None:
+                        dropped.append(f"no CG topology is generated for protein "
+                                       f"{d.cg_molecule} ({d.n_residues} residues) yet: "
+                                       f"the .top includes {d.itp}, which you must "
+                                       f"provide (e.g. from martinize2)")
+            elif d.itp not in itps:
                 itps.append(d.itp)
             i = j + 1
         ordered = [f for f in self.data.itp_order if f in itps] + \
@@ -272,7 +300,7 @@ class MappingScheme:
                             resnames=resnames, resids=np.concatenate(resids),
                             molecules=molecules,
                             itps=[self.data.forcefield_itp] + ordered, sources=sources,
-                            dropped=dropped, scheme=self.name)
+                            dropped=dropped, scheme=self.name, proteins=proteins)
 
     def _unmatched_message(self, problems, counts):
         lines = [f"cannot map to {self.name}: no definition matches these atoms "

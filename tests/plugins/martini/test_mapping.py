@@ -7,7 +7,6 @@ files skip without them (MDZOOM_MARTINI3_DIR, or shared/data/martini3 beside the
 
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
@@ -441,19 +440,13 @@ def test_written_files(tmp_path, cg):
 
 
 @pytest.mark.skipif(shutil.which("gmx") is None, reason="GROMACS (gmx) not installed")
-def test_grompp_accepts_the_cg_system(tmp_path, cg):
+def test_grompp_accepts_the_cg_system(tmp_path, cg, grompp):
     ff = martini3_dir()
     if ff is None:
         pytest.skip("Martini 3 .itp files not available (set MDZOOM_MARTINI3_DIR)")
     cg.write_gro(tmp_path / "cg.gro")
     cg.write_top(tmp_path / "cg.top", ff_dir=ff)
-    (tmp_path / "em.mdp").write_text(
-        "integrator = steep\nnsteps = 0\ncutoff-scheme = Verlet\n"
-        "coulombtype = reaction-field\nrcoulomb = 1.1\nepsilon_r = 15\nepsilon_rf = 0\n"
-        "vdw_modifier = Potential-shift-verlet\nrvdw = 1.1\n")
-    res = subprocess.run(["gmx", "grompp", "-f", "em.mdp", "-c", "cg.gro", "-p", "cg.top",
-                          "-o", "cg.tpr", "-maxwarn", "0"], cwd=tmp_path,
-                         capture_output=True, text=True)
+    res = grompp(tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
 
 
