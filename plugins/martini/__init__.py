@@ -15,7 +15,10 @@ It also recognises Martini 2/3 topologies (``presets.martini_preset``) and, thro
 leaves unset.
 
 AA→CG mapping (``mapping``): the ``"martini3"`` scheme (``mdzoom_mappings``) and the
-``mdzoom map`` command (``mdzoom_cli``). Backmapping is still to come.
+``mdzoom map`` command (``mdzoom_cli``). CG→AA backmapping (``backmapping``): atoms
+placed from per-bead fragment templates, then relaxed with the all-atom force field the
+user names (built through the core's GROMACS reader, so the registry supplies its terms);
+``mdzoom backmap``.
 
 The generic types Martini also uses (bonds 1, angles 2, dihedrals 1/2, …) are registered
 by the all-atom plugin and found through the registry; this plugin never imports it.
@@ -53,6 +56,8 @@ def mdzoom_mappings(registry):
 
 @hookimpl
 def mdzoom_cli(subcommands):
+    from .backmapping.cli import add_backmap_command
     from .mapping.cli import add_map_command
 
     add_map_command(subcommands)
+    add_backmap_command(subcommands)

@@ -37,6 +37,12 @@ def add_map_command(subcommands):
                    help="include exactly these files instead (repeatable, in order)")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="extra #include directory for reading the all-atom topology")
+    p.add_argument("--ss", dest="ss", default=None, metavar="STRING",
+                   help="protein secondary structure, DSSP letters one per residue "
+                        "(H E C T S B G I); default: guessed from the geometry")
+    p.add_argument("--elastic", action="store_true",
+                   help="add martinize2's elastic network to proteins (BB-BB bonds "
+                        "under 0.9 nm, 700 kJ/mol/nm^2)")
     p.add_argument("--allow-unmatched", action="store_true",
                    help="leave out molecules no definition maps instead of failing")
     p.set_defaults(func=run_map)
@@ -53,10 +59,15 @@ def run_map(args) -> int:
     topology, positions, box = load_aa(args.topology, args.structure,
                                        include_dirs=tuple(args.include))
     t1 = time.perf_counter()
-    cg = scheme.map(topology, positions, box, allow_unmatched=args.allow_unmatched)
+    cg = scheme.map(topology, positions, box, allow_unmatched=args.allow_unmatched,
+                    ss=args.ss, elastic=args.elastic)
     t2 = time.perf_counter()
     cg.write_gro(args.out)
     cg.write_top(args.out_top, ff_dir=args.ff_dir, includes=args.ff)
+    for p in cg.proteins:
+        if p.itp_text is not None:
+            print(f"protein {p.cg_molecule}: {p.n_residues} residues, secondary structure "
+                  f"{p.secondary_structure}; wrote {p.itp}", file=sys.stderr)
     for note in cg.dropped:
         print(f"mdzoom map: note: {note}", file=sys.stderr)
     blocks = ", ".join(f"{n} {c}" for n, c in cg.molecules)

@@ -228,19 +228,24 @@ class SchemeData:
     itp_order: list
     definitions: list
     residues: list = field(default_factory=list)
+    protein_topology: str | None = None   # path of the protein parameter file, if any
 
 
 def load_scheme_data(folder) -> SchemeData:
     """Read ``scheme.toml`` and every other ``*.toml`` (a definition) in ``folder`` and its
-    sub-folders (``aminoacids/``); molecule and residue definitions are kept apart."""
+    sub-folders (``aminoacids/``); molecule and residue definitions are kept apart. The
+    protein parameter file that ``scheme.toml`` names (``protein_topology``) is not a
+    definition."""
     folder = os.fspath(folder)
     with open(os.path.join(folder, "scheme.toml"), "rb") as fh:
         meta = tomllib.load(fh)
+    params = meta.get("protein_topology")
+    skip = {"scheme.toml"} | ({params} if params else set())
     paths = []
     for root, dirs, files in os.walk(folder):
         dirs.sort()
         paths += [os.path.join(root, f) for f in sorted(files)
-                  if f.endswith(".toml") and not (root == folder and f == "scheme.toml")]
+                  if f.endswith(".toml") and not (root == folder and f in skip)]
     loaded = [load_definition(p) for p in paths]
     defs = [d for d in loaded if d.kind == "molecule"]
     residues = [d for d in loaded if d.kind == "residue"]
@@ -251,4 +256,5 @@ def load_scheme_data(folder) -> SchemeData:
             raise MappingError(f"{folder}: definitions named twice: {', '.join(dup)}")
     return SchemeData(name=str(meta["name"]), forcefield_itp=str(meta["forcefield_itp"]),
                       itp_order=list(meta.get("itp_order", [])), definitions=defs,
-                      residues=residues)
+                      residues=residues,
+                      protein_topology=os.path.join(folder, params) if params else None)

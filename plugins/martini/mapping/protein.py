@@ -87,6 +87,7 @@ class ProteinDefinition:
     bead_types: dict = field(default_factory=dict)
     kind: str = "protein"
     itp_text: str | None = None
+    secondary_structure: str | None = None   # Martini classes used for itp_text
 
     @property
     def cg_resname(self):

@@ -163,7 +163,8 @@ class MappingScheme:
         return f"{type(self).__name__}({self.name!r}: {names})"
 
     # ------------------------------------------------------------------ mapping
-    def map(self, topology, positions, box=None, *, allow_unmatched=False) -> MappedSystem:
+    def map(self, topology, positions, box=None, *, allow_unmatched=False, ss=None,
+            elastic=False) -> MappedSystem:
         """Map an all-atom system.
 
         Parameters
@@ -176,6 +177,17 @@ class MappingScheme:
         allow_unmatched : bool
             Leave out (and list in ``dropped``) molecules no definition maps, instead of
             raising ``MappingError``.
+        ss : str, dict[str, str] or None
+            Proteins: secondary structure as DSSP letters (H E C T S B G I, ``-``/space
+            for none), one per residue of the protein molecule; a dict gives one string
+            per protein molecule name. None: guessed from the geometry
+            (``protein_topology.assign_ss``).
+        elastic : bool
+            Proteins: add martinize2's ``-elastic`` network (BB–BB bonds under 0.9 nm,
+            700 kJ/mol/nm², func 1).
+
+        The topology of each protein molecule type (``ProteinDefinition.itp_text``) is
+        built from its first copy's mapped bead positions.
         """
         x = np.asarray(positions, dtype=np.float64)
         if x.shape != (topology.n_particles, 3):
@@ -214,6 +226,8 @@ class MappingScheme:
                 idx = offset + n * np.arange(count)[:, None] + piece.atoms[None, :]
                 xs = make_whole(x[idx], piece.tree, box)
                 beads = np.einsum("bk,ckx->cbx", piece.weights, xs)
+                if getattr(piece.definition, "kind", "") == "protein" and count:
+                    self._protein_topology(piece.definition, beads[0], ss, elastic)
                 keys = (mol0 + np.arange(count)) * 1_000_003 + p
                 if piece.definition.cluster > 1:
                     clustered.setdefault(piece.definition.name, []).append(
@@ -225,6 +239,17 @@ class MappingScheme:
         for dname, parts in clustered.items():
             groups.append(self._cluster(parts, box, dropped))
         return self._assemble(groups, box, dropped)
+
+    def _protein_topology(self, pdef, positions, ss, elastic):
+        if self.data.protein_topology is None:
+            return
+        from .protein_topology import load_protein_parameters, protein_itp
+
+        if isinstance(ss, dict):
+            ss = ss.get(pdef.cg_molecule)
+        params = load_protein_parameters(self.data.protein_topology)
+        pdef.itp_text, pdef.secondary_structure = protein_itp(
+            pdef, positions, params, ss=ss, elastic=elastic)
 
     def _cluster(self, parts, box, dropped):
         d = parts[0][3]

@@ -416,8 +416,10 @@ def test_mapping_ten_thousand_atoms_is_fast(patch):
 # --------------------------------------------------------------------------- output
 
 
-def test_written_files(tmp_path, cg):
+def test_written_files(tmp_path, cg, monkeypatch):
     from mdzoom.core.io import read_gro
+
+    monkeypatch.delenv("MDZOOM_MARTINI3_DIR", raising=False)    # bare include names
 
     cg.write_gro(tmp_path / "cg.gro")
     frame = read_gro(tmp_path / "cg.gro")

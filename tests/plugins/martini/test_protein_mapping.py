@@ -228,15 +228,15 @@ def test_cli_maps_a_peptide_in_water(tmp_path, capsys, grompp):
     out = capsys.readouterr()
     assert rc == 0, out.err
     assert "mapped 1446 atoms to 125 martini3 beads (Protein_chain_A 1, W 115)" in out.out
-    assert "no CG topology is generated for protein Protein_chain_A" in out.err
+    assert "protein Protein_chain_A: 5 residues" in out.err
+    assert "wrote Protein_chain_A.itp" in out.err
     text = (tmp_path / "cg.top").read_text()
     assert '#include "Protein_chain_A.itp"' in text and "Protein_chain_A 1" in text
+    assert (tmp_path / "Protein_chain_A.itp").exists()
     ff = martini3_dir()
     if shutil.which("gmx") is None or ff is None:
         pytest.skip("GROMACS or the Martini 3 .itp files not available")
-    # with martinize2's itp for the protein, grompp accepts the mapped system
-    itp = (DATA / "aapaa_amber.itp").read_text().replace("molecule_0", "Protein_chain_A")
-    (tmp_path / "Protein_chain_A.itp").write_text(itp)
+    # with the generated protein itp, grompp accepts the mapped system
     for name in ("martini_v3.0.0.itp", "martini_v3.0.0_solvents_v1.itp"):
         shutil.copy(ff / name, tmp_path / name)
     res = grompp(tmp_path, maxwarn=1)

@@ -1,0 +1,181 @@
+"""Put all-atom fragments on CG beads (vectorised over the copies of a molecule kind).
+
+``place_molecules`` turns the beads of ``count`` copies of one CG molecule into atoms:
+each bead's fragment is rotated about the bead by the weighted Kabsch fit of its stored
+reference beads onto the actual ones (frame construction: ``templates``). Clustered
+beads (water, ``cluster = 4``) get four molecules on the vertices of a regular
+tetrahedron around the bead (O–O 0.28 nm, hydrogens pointing outwards, random spin).
+Chirality is then checked by signed volume and repaired (``fix_chirality``).
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+import numpy as np
+
+from ..mapping.clustering import minimum_image
+from .templates import bead_graph, dihedral
+
+__all__ = ["place_molecules", "fix_chirality", "check_double_bonds", "WATER_OO"]
+
+WATER_OO = 0.28          # [nm] O–O distance inside a placed cluster of four waters
+
+
+def _kabsch(p, q, w):
+    """Rotations R (c, 3, 3) with R p_i ≈ q_i: p (m, 3) fixed, q (c, m, 3), weights (m,)."""
+    h = np.einsum("m,mi,cmj->cij", w, p, q)                 # Σ w p qᵀ
+    u, _, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(np.einsum("cij,cjk->cik", u, vt)))
+    dm = np.zeros((len(q), 3, 3))
+    dm[:, 0, 0] = 1
+    dm[:, 1, 1] = 1
+    dm[:, 2, 2] = d
+    return np.einsum("cji,cjk,clk->cil", vt, dm, u)         # V D Uᵀ
+
+
+def make_beads_whole(beads, template, definition, box):
+    """(count, nb, 3) bead positions, each molecule made whole along the bead graph."""
+    if box is None or len(template.beads) < 2:
+        return beads
+    g = bead_graph(definition)
+    for parent, child in nx.bfs_edges(g, 0):
+        beads[:, child] = beads[:, parent] + minimum_image(beads[:, child] - beads[:, parent],
+                                                           box)
+    return beads
+
+
+def place_molecules(template, beads, rng):
+    """Atoms of ``count`` molecules from their beads.
+
+    Parameters
+    ----------
+    template : BackmapTemplate
+    beads : (count, n_beads, 3) [nm]   whole molecules
+    rng : numpy.random.Generator       (orientations of waters)
+
+    Returns
+    -------
+    (count * cluster, n_atoms, 3) [nm], atoms in template order (``template.labels``).
+    """
+    beads = np.asarray(beads, dtype=np.float64)
+    c = len(beads)
+    if template.cluster > 1:
+        return _place_cluster(template, beads[:, 0], rng)
+    out = np.zeros((c, template.n_atoms, 3))
+    for b in range(len(template.beads)):
+        mine = template.owner == b
+        if not mine.any():
+            continue
+        refs, p = template.ref[b]
+        if len(refs) == 0:
+            out[:, mine] = beads[:, b, None, :] + template.local[mine][None]
+            continue
+        q = beads[:, refs] - beads[:, b, None, :]
+        w = 1.0 / np.asarray(template.ref_hops[b], dtype=float)
+        rot = _kabsch(p, q, w)
+        out[:, mine] = beads[:, b, None, :] + np.einsum("cij,aj->cai", rot,
+                                                        template.local[mine])
+    return out
+
+
+def _random_rotations(n, rng):
+    q = rng.normal(size=(n, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    w, x, y, z = q.T
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+    ], axis=1)
+
+
+def _align(a, b):
+    """Rotation matrices (n, 3, 3) taking unit vector a (3,) onto unit vectors b (n, 3)."""
+    v = np.cross(a, b)
+    cth = b @ a
+    vx = np.zeros((len(b), 3, 3))
+    vx[:, 0, 1], vx[:, 0, 2], vx[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
+    vx[:, 1, 0], vx[:, 2, 0], vx[:, 2, 1] = v[:, 2], -v[:, 1], v[:, 0]
+    k = 1.0 / np.maximum(1.0 + cth, 1e-9)
+    return np.eye(3)[None] + vx + np.einsum("nij,njk->nik", vx, vx) * k[:, None, None]
+
+
+def _place_cluster(template, centres, rng):
+    n = template.cluster
+    if n != 4:
+        raise NotImplementedError(f"clusters of {n} molecules per bead; only 4 (water)")
+    tet = np.array([[1, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]], float) / np.sqrt(3)
+    r = WATER_OO * np.sqrt(6) / 4                          # circumradius of the tetrahedron
+    c = len(centres)
+    rot = _random_rotations(c, rng)
+    dirs = np.einsum("cij,kj->cki", rot, tet).reshape(-1, 3)       # (c*4, 3)
+    local = template.local                                  # one molecule about its centre
+    heavy = np.array([e != "H" for e in template.elements])
+    hyd = ~heavy
+    dip = local[hyd].mean(axis=0) - local[heavy].mean(axis=0) if hyd.any() \
+        else np.array([1.0, 0, 0])
+    dip /= max(np.linalg.norm(dip), 1e-12)
+    ralign = _align(dip, dirs)                              # hydrogens outwards
+    spin = rng.uniform(0, 2 * np.pi, len(dirs))
+    cs, sn = np.cos(spin), np.sin(spin)
+    ux = dirs
+    kx = np.zeros((len(dirs), 3, 3))
+    kx[:, 0, 1], kx[:, 0, 2], kx[:, 1, 2] = -ux[:, 2], ux[:, 1], -ux[:, 0]
+    kx[:, 1, 0], kx[:, 2, 0], kx[:, 2, 1] = ux[:, 2], -ux[:, 1], ux[:, 0]
+    rspin = np.eye(3)[None] + sn[:, None, None] * kx + (1 - cs)[:, None, None] * \
+        np.einsum("nij,njk->nik", kx, kx)
+    full = np.einsum("nij,njk->nik", rspin, ralign)
+    pos = np.repeat(centres, n, axis=0) + r * dirs
+    return pos[:, None, :] + np.einsum("nij,aj->nai", full, local)
+
+
+def fix_chirality(template, x):
+    """Check every chiral centre of ``x`` (count, n_atoms, 3) against the template's
+    handedness and repair the inverted ones in place: the centre is reflected through the
+    plane of its three heavy neighbours and its hydrogen put back opposite them.
+
+    Returns the number of centres repaired."""
+    pos = {k: i for i, k in enumerate(template.labels)}
+    fixed = 0
+    for centre, a, b, d, sign in template.chiral:
+        ic, ia, ib, id_ = pos[centre], pos[a], pos[b], pos[d]
+        xc, xa, xb, xd = x[:, ic], x[:, ia], x[:, ib], x[:, id_]
+        vol = np.linalg.det(np.stack([xa - xc, xb - xc, xd - xc], axis=1))
+        bad = np.sign(vol) != sign
+        if not bad.any():
+            continue
+        fixed += int(bad.sum())
+        n = np.cross(xb[bad] - xa[bad], xd[bad] - xa[bad])
+        n /= np.linalg.norm(n, axis=1, keepdims=True)
+        h = np.sum((xc[bad] - xa[bad]) * n, axis=1, keepdims=True)
+        new_c = xc[bad] - 2 * h * n
+        x[bad, ic] = new_c
+        hk = pos.get(f"{centre}:H1")
+        if hk is not None:
+            out = 3 * new_c - xa[bad] - xb[bad] - xd[bad]
+            out /= np.linalg.norm(out, axis=1, keepdims=True)
+            x[bad, hk] = new_c + 0.11 * out
+    return fixed
+
+
+def chirality_ok(template, x, box=None):
+    """(count,) bool: every chiral centre of each molecule has the template's sign
+    (bond vectors by minimum image when ``box`` is given)."""
+    pos = {k: i for i, k in enumerate(template.labels)}
+    ok = np.ones(len(x), bool)
+    for centre, a, b, d, sign in template.chiral:
+        xc = x[:, pos[centre]]
+        vol = np.linalg.det(minimum_image(np.stack([x[:, pos[a]] - xc, x[:, pos[b]] - xc,
+                                                    x[:, pos[d]] - xc], axis=1), box))
+        ok &= np.sign(vol) == sign
+    return ok
+
+
+def check_double_bonds(template, x):
+    """(count,) bool: every C=C double bond has the template's cis/trans form."""
+    pos = {k: i for i, k in enumerate(template.labels)}
+    ok = np.ones(len(x), bool)
+    for a, b, c, d, form in template.double_bonds:
+        phi = dihedral(*(x[:, pos[k]] for k in (a, b, c, d)))
+        ok &= (np.abs(phi) < np.pi / 2) == (form == "cis")
+    return ok

@@ -1,0 +1,335 @@
+"""Backmapping templates: per-bead all-atom fragments in a local bead frame.
+
+A template belongs to one CG molecule (``POPC``, ``W``, ``NA`` …) and one all-atom force
+field (``charmm36``). It is *derived*, not written by hand: from one reference all-atom
+structure of the molecule and the forward mapping definition (``mapping/data``), by
+``derive_template``. Atoms are keyed by the definition's heavy-atom labels (``C21``) and,
+for hydrogens, ``LABEL:Hk`` (the k-th hydrogen of that heavy atom, in topology order), so
+a template fits any all-atom topology whose molecule matches the definition's graph —
+atom names are never used. The format is in ``data/README.md``.
+
+Frame construction (per bead ``b`` at position ``B``)
+-----------------------------------------------------
+The *reference beads* of ``b`` are the beads within ``FRAME_HOPS`` bonds of it in the
+bead graph (two beads are bonded when they share a heavy atom or hold two bonded heavy
+atoms). The local frame has its origin at ``B``; x points to the first reference bead
+(lowest bead index at the smallest hop count), y lies in the plane of the first two that
+are not collinear, z = x × y. The template stores, in that frame, the reference beads'
+positions (``ref``) and the atoms owned by ``b`` (``atoms[*].xyz``; an atom split between
+beads belongs to the one with the larger weight, the first on a tie; hydrogens follow
+their heavy atom). Placement fits the stored ``ref`` onto the actual neighbour beads by
+a weighted rotation about ``B`` (Kabsch; weight 1/hops), which needs no explicit frame
+and stays defined when the neighbours are nearly collinear.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from ..mapping.definitions import MappingDefinition, MappingError
+from ..mapping.matching import _heavy_labels, element_of
+
+__all__ = ["BackmapTemplate", "derive_template", "save_template", "load_template",
+           "load_templates", "bead_graph", "match_labels", "TEMPLATE_DIR", "FRAME_HOPS"]
+
+TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+FRAME_HOPS = 3
+
+
+@dataclass
+class BackmapTemplate:
+    """All-atom fragments of one CG molecule (see module docstring).
+
+    Attributes
+    ----------
+    cg_molecule : str          CG [ moleculetype ] name
+    definition : str           name of the forward mapping definition (``POPC``, ``water``)
+    forcefield : str           all-atom force field the geometry comes from
+    beads : list[str]
+    cluster : int              AA molecules per bead (4 for water)
+    ref : list[(list[int], (m, 3) array)]   per bead: reference bead indices, their
+        positions in the bead frame [nm]
+    ref_hops : list[list[int]]
+    labels : list[str]         atom keys (``C21``, ``C21:H1``)
+    elements : list[str]
+    owner : (n,) int           bead each atom is placed from
+    local : (n, 3) float       atom position in its bead's frame [nm]
+    chiral : list[(centre, a, b, c, sign)]   labels; sign of det(a−x, b−x, c−x)
+    double_bonds : list[(a, b, c, d, "cis"|"trans")]
+    source : str
+    """
+
+    cg_molecule: str
+    definition: str
+    forcefield: str
+    beads: list
+    cluster: int
+    ref: list
+    ref_hops: list
+    labels: list
+    elements: list
+    owner: np.ndarray
+    local: np.ndarray
+    chiral: list = field(default_factory=list)
+    double_bonds: list = field(default_factory=list)
+    source: str = ""
+
+    @property
+    def n_atoms(self):
+        return len(self.labels)
+
+
+def bead_graph(d: MappingDefinition) -> nx.Graph:
+    """Beads bonded when they share a heavy atom or hold two bonded heavy atoms."""
+    g = nx.Graph()
+    g.add_nodes_from(range(len(d.beads)))
+    holders = {}
+    for b, w in enumerate(d.weights):
+        for a in w:
+            holders.setdefault(a, []).append(b)
+    for hs in holders.values():
+        for i in hs:
+            for j in hs:
+                if i < j:
+                    g.add_edge(i, j)
+    for u, v in d.graph.edges:
+        for i in holders[u]:
+            for j in holders[v]:
+                if i != j:
+                    g.add_edge(i, j)
+    return g
+
+
+def match_labels(graph, comp, d: MappingDefinition):
+    """Definition label → local particle index for a molecule-type component ``comp``
+    that matches ``d`` (heavy atoms by VF2 on (element, n_H), hydrogens as
+    ``LABEL:Hk``); None when it does not match."""
+    from networkx.algorithms import isomorphism
+
+    parsed, _ = _heavy_labels(graph, comp, "count")
+    if parsed is None:
+        return None
+    heavy, labels, owner, _ = parsed
+    if sorted(labels.values()) != sorted((a["element"], a["n_h"])
+                                         for _, a in d.graph.nodes(data=True)):
+        return None
+    hg = nx.Graph()
+    for n in heavy:
+        hg.add_node(n, lab=labels[n])
+    hg.add_edges_from(graph.subgraph(heavy).edges)
+    dg = nx.Graph(d.graph)
+    nx.set_node_attributes(dg, {n: (a["element"], a["n_h"]) for n, a in
+                                d.graph.nodes(data=True)}, "lab")
+    gm = isomorphism.GraphMatcher(hg, dg, node_match=lambda a, b: a["lab"] == b["lab"])
+    if not gm.is_isomorphic():
+        return None
+    out = {}
+    for an, dn in gm.mapping.items():
+        lab = d.graph.nodes[dn]["label"]
+        out[lab] = an
+        hs = sorted(h for h, o in owner.items() if o == an)
+        for k, h in enumerate(hs, 1):
+            out[f"{lab}:H{k}"] = h
+    return out
+
+
+def _frame(vectors):
+    """Rows x, y, z of the local frame from reference vectors (first non-collinear)."""
+    x = vectors[0] / np.linalg.norm(vectors[0])
+    for v in vectors[1:]:
+        y = v - (v @ x) * x
+        if np.linalg.norm(y) > 1e-3 * np.linalg.norm(v):
+            y /= np.linalg.norm(y)
+            return np.array([x, y, np.cross(x, y)])
+    a = np.array([1.0, 0, 0]) if abs(x[0]) < 0.9 else np.array([0, 1.0, 0])
+    y = a - (a @ x) * x
+    y /= np.linalg.norm(y)
+    return np.array([x, y, np.cross(x, y)])
+
+
+def _signed_volume(xc, xa, xb, xd):
+    return float(np.linalg.det(np.array([xa - xc, xb - xc, xd - xc])))
+
+
+def derive_template(d: MappingDefinition, mt, positions, *, forcefield, source=""):
+    """Make a template from one reference molecule.
+
+    Parameters
+    ----------
+    d : MappingDefinition          forward mapping of the molecule
+    mt : mdzoom.core.topology.MoleculeType   its all-atom molecule type
+    positions : (n_atoms, 3) [nm]  one whole molecule (or, for ``cluster`` > 1, one
+        molecule of the cluster, e.g. one water)
+    forcefield : str
+    """
+    x = np.asarray(positions, dtype=np.float64)
+    g = mt.graph
+    comp = sorted(n for n in g.nodes if float(g.nodes[n].get("mass", 1.0)) > 0)
+    lab2idx = match_labels(g, comp, d)
+    if lab2idx is None:
+        raise MappingError(f"molecule type {mt.name!r} does not match definition {d.name}")
+    labels = list(lab2idx)
+    idx = np.array([lab2idx[k] for k in labels])
+    elements = [element_of(g.nodes[i]) for i in idx]
+    dlab = {a["label"]: n for n, a in d.graph.nodes(data=True)}
+    owner = []
+    for k in labels:
+        w = d.weights
+        node = dlab[k.split(":")[0]]
+        shares = [w[b].get(node, 0.0) for b in range(len(d.beads))]
+        owner.append(int(np.argmax(shares)))
+    owner = np.array(owner)
+    # bead centres exactly as the forward mapping puts them
+    centres = _bead_centres(d, mt, lab2idx, x)
+    if d.cluster > 1:
+        centres = np.array([x[idx].mean(axis=0)])        # one molecule of the cluster
+    bg = bead_graph(d)
+    ref, ref_hops = [], []
+    local = np.zeros((len(labels), 3))
+    for b in range(len(d.beads)):
+        hops = nx.single_source_shortest_path_length(bg, b, cutoff=FRAME_HOPS)
+        others = sorted((h, j) for j, h in hops.items() if j != b)
+        beads = [j for _, j in others]
+        vec = centres[beads] - centres[b]
+        rot = _frame(vec) if len(beads) else np.eye(3)
+        ref.append((beads, vec @ rot.T))
+        ref_hops.append([h for h, _ in others])
+        mine = owner == b
+        local[mine] = (x[idx[mine]] - centres[b]) @ rot.T
+    chiral = []
+    for n, a in d.graph.nodes(data=True):
+        nb = sorted(d.graph[n], key=lambda m: d.graph.nodes[m]["label"])
+        if a["n_h"] == 1 and len(nb) == 3 and a["element"] == "C":
+            names = [d.graph.nodes[m]["label"] for m in nb]
+            xc = x[lab2idx[a["label"]]]
+            s = _signed_volume(xc, *(x[lab2idx[m]] for m in names))
+            chiral.append((a["label"], *names, 1 if s > 0 else -1))
+    double = []
+    for u, v in d.graph.edges:
+        au, av = d.graph.nodes[u], d.graph.nodes[v]
+        if au["element"] == av["element"] == "C" and \
+                d.graph.degree(u) + au["n_h"] == 3 and d.graph.degree(v) + av["n_h"] == 3:
+            ou = [m for m in d.graph[u] if m != v]
+            ov = [m for m in d.graph[v] if m != u]
+            if len(ou) == 1 and len(ov) == 1:
+                names = [d.graph.nodes[m]["label"] for m in (ou[0], u, v, ov[0])]
+                phi = dihedral(*(x[lab2idx[k]] for k in names))
+                double.append((*names, "cis" if abs(phi) < np.pi / 2 else "trans"))
+    return BackmapTemplate(cg_molecule=d.cg_molecule, definition=d.name,
+                           forcefield=forcefield, beads=list(d.beads), cluster=d.cluster,
+                           ref=ref, ref_hops=ref_hops, labels=labels, elements=elements,
+                           owner=owner, local=local, chiral=chiral, double_bonds=double,
+                           source=source)
+
+
+def _bead_centres(d, mt, lab2idx, x):
+    """Forward-mapping bead centres of one molecule (weights as the mapper's)."""
+    g = mt.graph
+    dlab = {a["label"]: n for n, a in d.graph.nodes(data=True)}
+    out = np.zeros((len(d.beads), 3))
+    for b, w in enumerate(d.weights):
+        tot = 0.0
+        acc = np.zeros(3)
+        for key, i in lab2idx.items():
+            node = dlab[key.split(":")[0]]
+            if node in w:
+                f = w[node] * (float(g.nodes[i].get("mass", 1.0)) if d.center == "mass"
+                               else 1.0)
+                acc += f * x[i]
+                tot += f
+        out[b] = acc / tot
+    return out
+
+
+def dihedral(a, b, c, d):
+    """Dihedral angle [rad] of four points (…, 3), IUPAC sign."""
+    b0, b1, b2 = a - b, c - b, d - c
+    b1n = b1 / np.linalg.norm(b1, axis=-1, keepdims=True)
+    v = b0 - np.sum(b0 * b1n, axis=-1, keepdims=True) * b1n
+    w = b2 - np.sum(b2 * b1n, axis=-1, keepdims=True) * b1n
+    xx = np.sum(v * w, axis=-1)
+    yy = np.sum(np.cross(b1n, v) * w, axis=-1)
+    return np.arctan2(yy, xx)
+
+
+# ---------------------------------------------------------------------- files
+def save_template(t: BackmapTemplate, path):
+    """Write a template as JSON (format in ``data/README.md``), 4 decimals (1e-4 nm)."""
+    r4 = lambda a: [round(float(v), 4) for v in a]      # noqa: E731
+    data = {
+        "cg_molecule": t.cg_molecule, "definition": t.definition,
+        "forcefield": t.forcefield, "cluster": t.cluster, "source": t.source,
+        "frame_hops": FRAME_HOPS,
+        "beads": [{"name": name, "ref_beads": t.ref[b][0], "ref_hops": t.ref_hops[b],
+                   "ref_xyz": [r4(v) for v in t.ref[b][1]]}
+                  for b, name in enumerate(t.beads)],
+        "atoms": [{"key": k, "element": e, "bead": int(o), "xyz": r4(v)}
+                  for k, e, o, v in zip(t.labels, t.elements, t.owner, t.local)],
+        "chiral": [list(c) for c in t.chiral],
+        "double_bonds": [list(c) for c in t.double_bonds],
+    }
+    with open(path, "w") as fh:
+        json.dump(data, fh, indent=1)
+        fh.write("\n")
+
+
+def load_template(path) -> BackmapTemplate:
+    with open(path) as fh:
+        data = json.load(fh)
+    beads = data["beads"]
+    atoms = data["atoms"]
+    return BackmapTemplate(
+        cg_molecule=data["cg_molecule"], definition=data["definition"],
+        forcefield=data["forcefield"], beads=[b["name"] for b in beads],
+        cluster=int(data.get("cluster", 1)),
+        ref=[(list(b["ref_beads"]), np.array(b["ref_xyz"], dtype=float).reshape(-1, 3))
+             for b in beads],
+        ref_hops=[list(b["ref_hops"]) for b in beads],
+        labels=[a["key"] for a in atoms], elements=[a["element"] for a in atoms],
+        owner=np.array([a["bead"] for a in atoms], dtype=np.int64),
+        local=np.array([a["xyz"] for a in atoms], dtype=float).reshape(-1, 3),
+        chiral=[tuple(c) for c in data.get("chiral", [])],
+        double_bonds=[tuple(c) for c in data.get("double_bonds", [])],
+        source=data.get("source", ""))
+
+
+def load_templates(forcefield, folder=None) -> dict:
+    """All templates of a force field: ``{cg_molecule: BackmapTemplate}`` from
+    ``folder`` (default: the shipped ``data/<forcefield>/``)."""
+    folder = folder or os.path.join(TEMPLATE_DIR, forcefield)
+    if not os.path.isdir(folder):
+        have = sorted(f for f in os.listdir(TEMPLATE_DIR)
+                      if os.path.isdir(os.path.join(TEMPLATE_DIR, f)))
+        raise MappingError(f"no backmapping templates for force field {forcefield!r}; "
+                           f"available: {', '.join(have)} ({TEMPLATE_DIR})")
+    out = {}
+    for f in sorted(os.listdir(folder)):
+        if f.endswith(".json"):
+            t = load_template(os.path.join(folder, f))
+            out[t.cg_molecule] = t
+    return out
+
+
+def mapping_definitions(folder=None) -> dict:
+    """``{name: MappingDefinition}`` of the molecule definitions of a mapping scheme
+    folder (default: the Martini 3 one); files that are not molecule definitions are
+    skipped."""
+    from ..mapping.definitions import DATA_DIR, load_definition
+
+    folder = folder or os.path.join(DATA_DIR, "martini3")
+    out = {}
+    for f in sorted(os.listdir(folder)):
+        if not f.endswith(".toml") or f == "scheme.toml":
+            continue
+        try:
+            d = load_definition(os.path.join(folder, f))
+        except MappingError:
+            continue
+        if d.kind == "molecule":
+            out[d.name] = d
+    return out
