@@ -3,6 +3,7 @@
 Atoms are placed from per-bead fragment templates (``data/<forcefield>/*.json``, derived
 from one reference AA structure and the forward mapping definitions; format and frame
 construction in ``data/README.md``), chirality is checked by signed volume and repaired,
+so is the cis/trans form of double and amide bonds (then held by a torsion restraint),
 then the structure is relaxed with the user's all-atom force field — built by the core's
 GROMACS reader, whose bonded terms come from whichever plugin registered them — by
 energy minimisation, a short restrained MD and a final minimisation. ::

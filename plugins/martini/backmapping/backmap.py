@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..mapping.definitions import MappingError
-from .placement import (check_double_bonds, chirality_ok, fix_chirality, make_beads_whole,
-                        place_molecules)
+from .placement import (chirality_ok, fix_chirality, fix_stereo, make_beads_whole,
+                        place_molecules, stereo_ok)
 from .templates import mapping_definitions, match_labels
 
 __all__ = ["backmap", "BackmappedSystem", "read_ff_molecule_types"]
@@ -117,7 +117,7 @@ def _cg_blocks(cg_topology):
 def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="charmm36",
             include_dirs=(), relax=True, seed=0, minimize_steps=500, md_steps=200,
             md_dt=0.0005, temperature=300.0, k_heavy=1000.0, k_bead=5000.0,
-            threads=None, progress=None, log=None):
+            k_torsion=250.0, threads=None, progress=None, log=None):
     """Backmap a CG system to all atoms.
 
     Parameters
@@ -136,6 +136,8 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
         positions (during MD only)
     k_bead : float [kJ mol⁻¹ nm⁻²]    restraint of each bead's mapped centre on the CG bead
         (all stages)
+    k_torsion : float [kJ/mol]        k of the restraint k (1 − cos(φ − φ_ref)) holding each
+        double and amide bond in its template cis/trans form (all stages)
     log : callable(str) or None       progress messages (the CLI prints them)
 
     Returns
@@ -152,8 +154,13 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
     blocks = _cg_blocks(cg_topology)
     pos_parts, names, resnames, resids, molecules, heavy = [], [], [], [], [], []
     bead_groups = []           # (atom indices (count, k), weights (nb, k), beads (count, nb, 3))
+    # *_wrong: torsions placed from the templates in the wrong cis/trans form; *_fixed:
+    # of those, repaired at placement; *_wrong_after_relax: filled by _final_checks
     report = {"forcefield": forcefield, "chiral_fixed": 0, "chiral_centres": 0,
-              "double_bonds_wrong": 0, "double_bonds": 0, "notes": []}
+              "double_bonds": 0, "double_bonds_wrong": 0, "double_bonds_fixed": 0,
+              "amide_bonds": 0, "amide_bonds_wrong": 0, "amide_bonds_fixed": 0,
+              "notes": []}
+    tors_atoms, tors_phi = [], []
     type_cache = {}
     off_cg, off_aa, resid = 0, 0, 0
     for cg_name, count in blocks:
@@ -176,12 +183,22 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
         if t.chiral:
             report["chiral_centres"] += len(t.chiral) * len(xs)
             report["chiral_fixed"] += fix_chirality(t, xs)
-        if t.double_bonds:
-            report["double_bonds"] += len(t.double_bonds) * len(xs)
-            report["double_bonds_wrong"] += int((~check_double_bonds(t, xs)).sum()) * \
-                len(t.double_bonds)
         n_mol = len(xs)
         n_at = mt.n_particles
+        if t.stereo:
+            kinds = np.array([s[5] for s in t.stereo])
+            wrong = ~stereo_ok(t, xs)
+            fixed = fix_stereo(t, xs, d.graph)
+            pos = {k: i for i, k in enumerate(t.labels)}
+            for kind in ("double", "amide"):
+                report[f"{kind}_bonds"] += int((kinds == kind).sum()) * n_mol
+                report[f"{kind}_bonds_wrong"] += int(wrong[:, kinds == kind].sum())
+                report[f"{kind}_bonds_fixed"] += fixed[kind]
+            local = order[np.array([[pos[k] for k in s[:4]] for s in t.stereo])]   # (m, 4)
+            tors_atoms.append((off_aa + np.arange(n_mol)[:, None, None] * n_at +
+                               local[None]).reshape(-1, 4))
+            tors_phi.append(np.tile([0.0 if s[4] == "cis" else np.pi for s in t.stereo],
+                                    n_mol))
         x_mol = np.zeros((n_mol, n_at, 3))
         x_mol[:, order] = xs                                  # template order → topology
         pos_parts.append(x_mol.reshape(-1, 3))
@@ -212,23 +229,31 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
                            heavy=np.concatenate(heavy), report=report)
     report["t_place"] = time.perf_counter() - t0
     say(f"placed {len(placed)} atoms from {len(x_cg)} beads in {report['t_place']:.2f} s; "
-        f"chiral centres repaired: {report['chiral_fixed']} of {report['chiral_centres']}")
+        f"chiral centres repaired: {report['chiral_fixed']} of {report['chiral_centres']}; "
+        f"cis/trans repaired: double bonds {report['double_bonds_fixed']} of "
+        f"{report['double_bonds']}, amide bonds {report['amide_bonds_fixed']} of "
+        f"{report['amide_bonds']}")
     if relax:
         from .relax import relax_system
 
         relax_system(out, bead_groups, include_dirs=include_dirs, seed=seed,
                      minimize_steps=minimize_steps, md_steps=md_steps, md_dt=md_dt,
                      temperature=temperature, k_heavy=k_heavy, k_bead=k_bead,
-                     threads=threads, progress=progress, say=say)
+                     torsions=(np.concatenate(tors_atoms) if tors_atoms else
+                               np.zeros((0, 4), np.int64),
+                               np.concatenate(tors_phi) if tors_phi else np.zeros(0)),
+                     k_torsion=k_torsion, threads=threads, progress=progress, say=say)
         _final_checks(out, templates, blocks, type_cache)
     report["t_total"] = time.perf_counter() - t0
     return out
 
 
 def _final_checks(out, templates, blocks, type_cache):
-    """Chirality and cis/trans of the relaxed structure (counts of violations)."""
+    """Chirality and cis/trans of the relaxed structure (counts of violations; bond
+    vectors by minimum image, as the relaxed positions may be wrapped)."""
     off = 0
-    bad_chi, bad_db = 0, 0
+    bad_chi = 0
+    bad = {"double": 0, "amide": 0}
     for cg_name, count in blocks:
         t = templates[cg_name]
         mt, order = type_cache[cg_name]
@@ -237,11 +262,15 @@ def _final_checks(out, templates, blocks, type_cache):
         off += n * mt.n_particles
         xs = x[:, order]
         if t.chiral:
-            bad_chi += int((~chirality_ok(t, xs)).sum())
-        if t.double_bonds:
-            bad_db += int((~check_double_bonds(t, xs)).sum())
+            bad_chi += int((~chirality_ok(t, xs, out.box)).sum())
+        if t.stereo:
+            wrong = ~stereo_ok(t, xs, out.box)
+            kinds = np.array([s[5] for s in t.stereo])
+            for kind in bad:
+                bad[kind] += int(wrong[:, kinds == kind].sum())
     out.report["chiral_inverted_after_relax"] = bad_chi
-    out.report["double_bonds_wrong_after_relax"] = bad_db
+    out.report["double_bonds_wrong_after_relax"] = bad["double"]
+    out.report["amide_bonds_wrong_after_relax"] = bad["amide"]
 
 
 def _find_aa_type(t, d, aa_types, forcefield, ff_files):

@@ -13,7 +13,7 @@ def add_backmap_command(subcommands):
     p = subcommands.add_parser(
         "backmap", help="backmap a coarse-grained (Martini 3) system to all atoms",
         description="Place all-atom fragments from per-bead templates on the CG beads, "
-                    "repair chirality, then relax with the all-atom force field: energy "
+                    "repair chirality and cis/trans double and amide bonds, then relax with the all-atom force field: energy "
                     "minimisation, a short restrained MD, a final minimisation.",
         epilog="The all-atom force field is named by --to (it picks the templates) and "
                "given as GROMACS files with --ff (atom types and molecule types, "
@@ -86,7 +86,9 @@ def run_backmap(args) -> int:
     blocks = ", ".join(f"{n} {c}" for n, c in aa.molecules)
     print(f"backmapped {len(frame.positions)} beads to {len(aa.positions)} atoms ({blocks}) "
           f"in {time.perf_counter() - t0:.1f} s; chiral centres repaired "
-          f"{rep['chiral_fixed']}/{rep['chiral_centres']}; wrote {args.out}, {args.out_top}")
+          f"{rep['chiral_fixed']}/{rep['chiral_centres']}, cis/trans bonds "
+          f"{rep['double_bonds_fixed'] + rep['amide_bonds_fixed']}/"
+          f"{rep['double_bonds'] + rep['amide_bonds']}; wrote {args.out}, {args.out_top}")
     return 0
 
 

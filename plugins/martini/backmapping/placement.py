@@ -5,7 +5,8 @@ each bead's fragment is rotated about the bead by the weighted Kabsch fit of its
 reference beads onto the actual ones (frame construction: ``templates``). Clustered
 beads (water, ``cluster = 4``) get four molecules on the vertices of a regular
 tetrahedron around the bead (O–O 0.28 nm, hydrogens pointing outwards, random spin).
-Chirality is then checked by signed volume and repaired (``fix_chirality``).
+Chirality is then checked by signed volume and repaired (``fix_chirality``), and so is
+the cis/trans form of every double and amide bond (``fix_stereo``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import numpy as np
 from ..mapping.clustering import minimum_image
 from .templates import bead_graph, dihedral
 
-__all__ = ["place_molecules", "fix_chirality", "check_double_bonds", "WATER_OO"]
+__all__ = ["place_molecules", "fix_chirality", "chirality_ok", "check_double_bonds",
+           "stereo_ok", "fix_stereo", "WATER_OO"]
 
 WATER_OO = 0.28          # [nm] O–O distance inside a placed cluster of four waters
 
@@ -171,11 +173,80 @@ def chirality_ok(template, x, box=None):
     return ok
 
 
-def check_double_bonds(template, x):
-    """(count,) bool: every C=C double bond has the template's cis/trans form."""
+def _torsion_angles(template, x, box=None):
+    """(count, n_stereo) φ [rad] of ``template.stereo`` (minimum image with ``box``)."""
     pos = {k: i for i, k in enumerate(template.labels)}
-    ok = np.ones(len(x), bool)
-    for a, b, c, d, form in template.double_bonds:
-        phi = dihedral(*(x[:, pos[k]] for k in (a, b, c, d)))
-        ok &= (np.abs(phi) < np.pi / 2) == (form == "cis")
-    return ok
+    out = np.zeros((len(x), len(template.stereo)))
+    for t, (a, b, c, d, *_) in enumerate(template.stereo):
+        xb = x[:, pos[b]]
+        xa = xb + minimum_image(x[:, pos[a]] - xb, box)
+        xc = xb + minimum_image(x[:, pos[c]] - xb, box)
+        xd = xc + minimum_image(x[:, pos[d]] - x[:, pos[c]], box)
+        out[:, t] = dihedral(xa, xb, xc, xd)
+    return out
+
+
+def stereo_ok(template, x, box=None):
+    """(count, n_stereo) bool: each torsion of ``template.stereo`` (double and amide
+    bonds) has the template's form, cis |φ| < 90° or trans."""
+    phi = _torsion_angles(template, x, box)
+    cis = np.array([s[4] == "cis" for s in template.stereo], bool)
+    return (np.abs(phi) < np.pi / 2) == cis[None, :]
+
+
+def check_double_bonds(template, x, box=None):
+    """(count,) bool: every double bond has the template's cis/trans form."""
+    kind = np.array([s[5] == "double" for s in template.stereo], bool)
+    return stereo_ok(template, x, box)[:, kind].all(axis=1)
+
+
+def _rotate_about(x, origin, axis, angle):
+    """Rotate points x (m, k, 3) about the lines (origin (m, 3), unit axis (m, 3)) by
+    ``angle`` (m,) [rad], right-handed (Rodrigues)."""
+    v = x - origin[:, None]
+    k = axis[:, None]
+    c, s = np.cos(angle)[:, None, None], np.sin(angle)[:, None, None]
+    kv = np.sum(k * v, axis=-1, keepdims=True)
+    return origin[:, None] + v * c + np.cross(k, v) * s + k * kv * (1 - c)
+
+
+def fix_stereo(template, x, graph=None):
+    """Put every double / amide bond of ``x`` (count, n_atoms, 3; whole molecules) that
+    has the wrong cis/trans form back into the template's, in place.
+
+    For the torsion a–b=c–d the substituents of b (its other heavy neighbours — a, or
+    only a without ``graph`` — and its hydrogens) are rotated about the b–c axis by −Δ/2
+    and those of c by +Δ/2, Δ = φ_ref − φ with φ_ref = 0 (cis) or π (trans): the torsion
+    becomes exactly the reference one, each side moving half the way and the bond b–c
+    and the atoms beyond the substituents staying put (relaxation closes the bonds to
+    them). ``graph`` is the definition graph (heavy atoms with ``label``).
+
+    Returns ``{"double": n, "amide": n}``, the torsions repaired."""
+    pos = {k: i for i, k in enumerate(template.labels)}
+    nbrs = {}
+    if graph is not None:
+        lab = {n: a["label"] for n, a in graph.nodes(data=True)}
+        for n in graph.nodes:
+            nbrs[lab[n]] = [lab[m] for m in graph[n]]
+    fixed = {"double": 0, "amide": 0}
+    if not template.stereo:
+        return fixed
+    ok = stereo_ok(template, x)
+    phi = _torsion_angles(template, x)
+    for t, (a, b, c, d, form, kind) in enumerate(template.stereo):
+        bad = ~ok[:, t]
+        if not bad.any():
+            continue
+        fixed[kind] += int(bad.sum())
+        ref = 0.0 if form == "cis" else np.pi
+        delta = np.angle(np.exp(1j * (ref - phi[bad, t])))
+        xb, xc = x[bad, pos[b]], x[bad, pos[c]]
+        axis = xc - xb
+        axis /= np.linalg.norm(axis, axis=1, keepdims=True)
+        for centre, other, end, xo, sign in ((b, c, a, xb, -0.5), (c, b, d, xc, 0.5)):
+            heavy = [m for m in nbrs.get(centre, [end]) if m != other]
+            hyd = [k for k in template.labels if k.startswith(centre + ":H")]
+            idx = [pos[k] for k in heavy + hyd if k in pos]
+            x[np.ix_(np.flatnonzero(bad), idx)] = _rotate_about(
+                x[bad][:, idx], xo, axis, sign * delta)
+    return fixed

@@ -4,8 +4,11 @@ Stages: steepest-descent minimisation (``mdzoom.core.minimize``), a short Langev
 (``LangevinBAOAB``, small dt) with heavy atoms restrained to their placed positions, a
 final minimisation. Throughout, every CG bead's mapped centre (forward-mapping weights)
 is restrained to the CG bead position (``BeadCentreRestraints``), so the relaxed
-structure maps back onto the CG one. The restraint energies are terms of their own
-(``Bead Rest.``, ``Position Rest.``) and are left out of the reported potential energy.
+structure maps back onto the CG one, and every double and amide bond is held in its
+template cis/trans form by a torsion restraint (``TorsionRestraints``, V = k (1 − cos(φ −
+φ_ref))), which is zero at the reference form and only resists a flip. The restraint
+energies are terms of their own (``Bead Rest.``, ``Position Rest. (backmap)``,
+``Torsion Rest. (backmap)``) and are left out of the reported potential energy.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import numpy as np
 
 from mdzoom.core.force import BoundForce, Force
 
-__all__ = ["BeadCentreRestraints", "HeavyAtomRestraints", "relax_system", "RESTRAINT_TERMS"]
+__all__ = ["BeadCentreRestraints", "HeavyAtomRestraints", "TorsionRestraints", "relax_system",
+           "RESTRAINT_TERMS"]
 
-RESTRAINT_TERMS = ("Bead Rest.", "Position Rest. (backmap)")
+RESTRAINT_TERMS = ("Bead Rest.", "Position Rest. (backmap)", "Torsion Rest. (backmap)")
 
 
 def _min_image(d, box):
@@ -101,6 +105,42 @@ class _BoundPos(BoundForce):
         return e
 
 
+@dataclass(eq=False)
+class TorsionRestraints(Force):
+    """V = Σ k (1 − cos(φ − φ0)) over torsions i–j–k–l (IUPAC φ, minimum image).
+
+    Parameters
+    ----------
+    atoms : (M, 4) int
+    phi0 : (M,) [rad]     reference torsion (0 cis, π trans)
+    k : float [kJ/mol]    barrier 2k against a flip
+    """
+
+    atoms: np.ndarray = None
+    phi0: np.ndarray = None
+    k: float = 250.0
+
+    def bind(self, system, context):
+        return _BoundTorsion(self)
+
+
+class _BoundTorsion(BoundForce):
+    terms = ("Torsion Rest. (backmap)",)
+
+    def __init__(self, desc):
+        self.atoms = np.ascontiguousarray(np.asarray(desc.atoms, dtype=np.int64).reshape(-1, 4))
+        self.phi0 = np.ascontiguousarray(np.asarray(desc.phi0, dtype=np.float64).ravel())
+        self.k = np.full(len(self.atoms), float(desc.k))
+
+    def compute(self, state, forces_out):
+        from ._kernels import torsion_restraints
+
+        e = float(torsion_restraints(state.positions, np.asarray(state.box, np.float64),
+                                     self.atoms, self.phi0, self.k, forces_out))
+        self.last_terms = {self.terms[0]: e}
+        return e
+
+
 def potential_without_restraints(sim):
     terms = sim.energy_terms()
     return float(terms["Potential"]) - sum(float(terms.get(t, 0.0)) for t in RESTRAINT_TERMS)
@@ -129,9 +169,11 @@ def _untangle(sim, steps=200, max_move=0.005):
 
 def relax_system(out, bead_groups, *, include_dirs=(), seed=0, minimize_steps=500,
                  md_steps=200, md_dt=0.0005, temperature=300.0, k_heavy=1000.0,
-                 k_bead=5000.0, threads=None, progress=None, say=lambda s: None):
+                 k_bead=5000.0, torsions=None, k_torsion=250.0, threads=None, progress=None,
+                 say=lambda s: None):
     """Relax ``out`` (a BackmappedSystem) in place; fills ``out.report`` with energies
-    [kJ/mol] and timings [s]."""
+    [kJ/mol] and timings [s]. ``torsions``: ((M, 4) atoms, (M,) φ_ref [rad]) held by a
+    ``TorsionRestraints`` of strength ``k_torsion`` [kJ/mol] in every stage."""
     import mdzoom.core as mz
     from mdzoom.core.gromacs import load_gromacs
     from mdzoom.core.minimize import minimize
@@ -155,8 +197,11 @@ def relax_system(out, bead_groups, *, include_dirs=(), seed=0, minimize_steps=50
     pos = HeavyAtomRestraints(atoms=heavy_idx, reference=out.placed[heavy_idx].copy(),
                               k=k_heavy)
     base = list(system.forces)
-    system_r = mz.System(system.topology, system.box, base + [bead], system.constraints,
-                         system.virtual_sites)
+    restraints = [bead]
+    if torsions is not None and len(torsions[0]):
+        restraints.append(TorsionRestraints(atoms=torsions[0], phi0=torsions[1], k=k_torsion))
+    system_r = mz.System(system.topology, system.box, base + restraints,
+                         system.constraints, system.virtual_sites)
     integ = mz.LangevinBAOAB(dt=md_dt, temperature=temperature, friction=5.0)
     sim = mz.Simulation(system_r, integ, state, seed=seed, threads=threads)
     rep["t_build"] = time.perf_counter() - t0
@@ -172,7 +217,7 @@ def relax_system(out, bead_groups, *, include_dirs=(), seed=0, minimize_steps=50
         f"kJ/mol ({rep['t_minimize']:.1f} s)")
     if md_steps > 0:
         t2 = time.perf_counter()
-        system_md = mz.System(system.topology, system.box, base + [bead, pos],
+        system_md = mz.System(system.topology, system.box, base + restraints + [pos],
                               system.constraints, system.virtual_sites)
         st = sim.state
         st.velocities[:] = 0.0

@@ -35,7 +35,8 @@ from ..mapping.definitions import MappingDefinition, MappingError
 from ..mapping.matching import _heavy_labels, element_of
 
 __all__ = ["BackmapTemplate", "derive_template", "save_template", "load_template",
-           "load_templates", "bead_graph", "match_labels", "TEMPLATE_DIR", "FRAME_HOPS"]
+           "load_templates", "bead_graph", "match_labels", "stereo_bonds", "stereo_states",
+           "TEMPLATE_DIR", "FRAME_HOPS"]
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 FRAME_HOPS = 3
@@ -60,7 +61,10 @@ class BackmapTemplate:
     owner : (n,) int           bead each atom is placed from
     local : (n, 3) float       atom position in its bead's frame [nm]
     chiral : list[(centre, a, b, c, sign)]   labels; sign of det(a−x, b−x, c−x)
-    double_bonds : list[(a, b, c, d, "cis"|"trans")]
+    double_bonds : list[(a, b, c, d, "cis"|"trans")]   torsion a–b=c–d about each
+        non-ring double bond (``stereo_bonds``), its form in the reference structure
+    amide_bonds : list[(a, b, c, d, "cis"|"trans")]    torsion a–C(=O)–N–d about each
+        amide (peptide) bond, its form in the reference structure
     source : str
     """
 
@@ -77,11 +81,19 @@ class BackmapTemplate:
     local: np.ndarray
     chiral: list = field(default_factory=list)
     double_bonds: list = field(default_factory=list)
+    amide_bonds: list = field(default_factory=list)
     source: str = ""
 
     @property
     def n_atoms(self):
         return len(self.labels)
+
+    @property
+    def stereo(self):
+        """Every torsion whose cis/trans form is kept: ``(a, b, c, d, form, kind)`` with
+        kind ``"double"`` or ``"amide"``."""
+        return [(*r, "double") for r in self.double_bonds] + \
+            [(*r, "amide") for r in self.amide_bonds]
 
 
 def bead_graph(d: MappingDefinition) -> nx.Graph:
@@ -209,22 +221,96 @@ def derive_template(d: MappingDefinition, mt, positions, *, forcefield, source="
             xc = x[lab2idx[a["label"]]]
             s = _signed_volume(xc, *(x[lab2idx[m]] for m in names))
             chiral.append((a["label"], *names, 1 if s > 0 else -1))
-    double = []
-    for u, v in d.graph.edges:
-        au, av = d.graph.nodes[u], d.graph.nodes[v]
-        if au["element"] == av["element"] == "C" and \
-                d.graph.degree(u) + au["n_h"] == 3 and d.graph.degree(v) + av["n_h"] == 3:
-            ou = [m for m in d.graph[u] if m != v]
-            ov = [m for m in d.graph[v] if m != u]
-            if len(ou) == 1 and len(ov) == 1:
-                names = [d.graph.nodes[m]["label"] for m in (ou[0], u, v, ov[0])]
-                phi = dihedral(*(x[lab2idx[k]] for k in names))
-                double.append((*names, "cis" if abs(phi) < np.pi / 2 else "trans"))
+    lab_xyz = {k: x[i] for k, i in lab2idx.items()}
+    states = stereo_states(d.graph, lab_xyz)
+    double = [r[:5] for r in states if r[5] == "double"]
+    amide = [r[:5] for r in states if r[5] == "amide"]
     return BackmapTemplate(cg_molecule=d.cg_molecule, definition=d.name,
                            forcefield=forcefield, beads=list(d.beads), cluster=d.cluster,
                            ref=ref, ref_hops=ref_hops, labels=labels, elements=elements,
                            owner=owner, local=local, chiral=chiral, double_bonds=double,
-                           source=source)
+                           amide_bonds=amide, source=source)
+
+
+# Valences of the atoms that can carry a double bond in the graph criterion below.
+_VALENCE = {"C": 4, "N": 3, "O": 2}
+
+
+def stereo_bonds(graph):
+    """Torsions whose cis/trans form must be kept, from a heavy-atom graph.
+
+    ``graph`` is a mapping definition's molecule graph: heavy atoms with ``label``,
+    ``element`` and ``n_h`` (bonded hydrogens). The graph has no bond orders, so they
+    are inferred:
+
+    - An atom is *unsaturated* when it is C, N or O and its valence (4, 3, 2) exceeds its
+      number of neighbours (heavy + H) by exactly one (sp2 C with 3 neighbours, carbonyl
+      O, imine N). Double bonds are a maximum matching of the unsaturated atoms along
+      their bonds (Kekulé assignment): in a conjugated chain C=C–C=O it pairs C=C and
+      C=O, where the plain "both ends have 3 neighbours" test would also flag the single
+      bond between them. P and S (hypervalent) are never unsaturated.
+    - A **double bond** u=v gives a stereo torsion a–u=v–d when it is not in a ring (ring
+      bonds cannot isomerise; aromatic rings have no unique Kekulé form) and both ends
+      have another heavy neighbour; a and d are the ones with the smallest label.
+    - An **amide (peptide) bond** is a C–N bond not in a ring whose C is double-bonded to
+      an O and whose N is saturated with 3 neighbours (C(=O)–N(H)–Cα, also proline's
+      N); torsion a–C–N–d with a the C's other heavy neighbour (Cα) and d the N's
+      (Cα before Cδ by label).
+
+    Returns
+    -------
+    list[(a, b, c, d, kind)]   labels, kind ``"double"`` or ``"amide"``, in graph order
+    """
+    nodes = graph.nodes
+
+    def lab(n):
+        return str(nodes[n]["label"])
+
+    def n_nb(n):
+        return graph.degree(n) + int(nodes[n].get("n_h", 0))
+
+    unsat = [n for n in graph.nodes
+             if nodes[n]["element"] in _VALENCE and _VALENCE[nodes[n]["element"]] - n_nb(n) == 1]
+    sub = graph.subgraph(unsat)
+    matched = {frozenset(e) for e in nx.max_weight_matching(sub, maxcardinality=True)}
+    ring = {frozenset(e) for e in graph.edges} - {frozenset(e) for e in nx.bridges(graph)}
+    partner = {}
+    for e in matched:
+        u, v = tuple(e)
+        partner[u], partner[v] = v, u
+    out = []
+    for u, v in graph.edges:
+        e = frozenset((u, v))
+        if e in ring:
+            continue
+        if e in matched:
+            ou = sorted((m for m in graph[u] if m != v), key=lab)
+            ov = sorted((m for m in graph[v] if m != u), key=lab)
+            if ou and ov:
+                out.append((lab(ou[0]), lab(u), lab(v), lab(ov[0]), "double"))
+            continue
+        for c, n in ((u, v), (v, u)):
+            if nodes[c]["element"] != "C" or nodes[n]["element"] != "N":
+                continue
+            o = partner.get(c)
+            if o is None or nodes[o]["element"] != "O" or n in partner or n_nb(n) != 3:
+                continue
+            oc = sorted((m for m in graph[c] if m not in (o, n)), key=lab)
+            on = sorted((m for m in graph[n] if m != c), key=lab)
+            if oc and on:
+                out.append((lab(oc[0]), lab(c), lab(n), lab(on[0]), "amide"))
+    return out
+
+
+def stereo_states(graph, xyz):
+    """``stereo_bonds(graph)`` with the form each has in the geometry ``xyz``
+    (``{label: (3,) [nm]}``, a whole molecule): ``(a, b, c, d, form, kind)``, form
+    ``"cis"`` when |φ(a, b, c, d)| < 90°, else ``"trans"``."""
+    out = []
+    for a, b, c, d, kind in stereo_bonds(graph):
+        phi = dihedral(*(np.asarray(xyz[k], dtype=float) for k in (a, b, c, d)))
+        out.append((a, b, c, d, "cis" if abs(phi) < np.pi / 2 else "trans", kind))
+    return out
 
 
 def _bead_centres(d, mt, lab2idx, x):
@@ -272,6 +358,7 @@ def save_template(t: BackmapTemplate, path):
                   for k, e, o, v in zip(t.labels, t.elements, t.owner, t.local)],
         "chiral": [list(c) for c in t.chiral],
         "double_bonds": [list(c) for c in t.double_bonds],
+        "amide_bonds": [list(c) for c in t.amide_bonds],
     }
     with open(path, "w") as fh:
         json.dump(data, fh, indent=1)
@@ -295,6 +382,7 @@ def load_template(path) -> BackmapTemplate:
         local=np.array([a["xyz"] for a in atoms], dtype=float).reshape(-1, 3),
         chiral=[tuple(c) for c in data.get("chiral", [])],
         double_bonds=[tuple(c) for c in data.get("double_bonds", [])],
+        amide_bonds=[tuple(c) for c in data.get("amide_bonds", [])],
         source=data.get("source", ""))
 
 
