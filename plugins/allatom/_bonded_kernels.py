@@ -10,15 +10,13 @@ m = r_ij × r_kj and n = r_kj × r_kl with the sign of r_ij · n (IUPAC, φ = 0 
 
 import numba
 import numpy as np
+from mdzoom.core.kernels import add_dihedral_force as _add_dihedral_force
+from mdzoom.core.kernels import dihedral as _dihedral
 from mdzoom.core.kernels import minimum_image
 
 __all__ = ["harmonic_bonds", "g96_bonds", "harmonic_angles", "g96_angles", "urey_bradley",
            "periodic_torsions", "harmonic_impropers", "ryckaert_bellemans", "pairs14",
            "position_restraints"]
-
-# sin²(angle) below which a dihedral counts as degenerate (collinear atoms): its
-# force is zero, as the gradient of φ is undefined there.
-_DEGENERATE = 1e-16
 
 
 
@@ -197,69 +195,6 @@ def g96_angles(x, box, atoms, cos_theta0, k, forces_out):
 
 # ---------------------------------------------------------------------------------------
 # dihedrals
-
-
-@numba.njit(cache=True, inline="always")
-def _dihedral(x, box, i, j, k, l):
-    """φ (rad, in (−π, π]) and the vectors its gradient needs.
-
-    Returns (φ, r_ij, r_kj, r_kl, m, n, m·m, n·n) flattened; φ = 0 when m or n vanishes.
-    """
-    a0, a1, a2 = _vec(x, box, i, j)
-    b0, b1, b2 = _vec(x, box, k, j)
-    c0, c1, c2 = _vec(x, box, k, l)
-    m0 = a1 * b2 - a2 * b1
-    m1 = a2 * b0 - a0 * b2
-    m2 = a0 * b1 - a1 * b0
-    n0 = b1 * c2 - b2 * c1
-    n1 = b2 * c0 - b0 * c2
-    n2 = b0 * c1 - b1 * c0
-    s0 = m1 * n2 - m2 * n1
-    s1 = m2 * n0 - m0 * n2
-    s2 = m0 * n1 - m1 * n0
-    phi = np.arctan2(np.sqrt(s0 * s0 + s1 * s1 + s2 * s2), m0 * n0 + m1 * n1 + m2 * n2)
-    if a0 * n0 + a1 * n1 + a2 * n2 < 0.0:
-        phi = -phi
-    mm = m0 * m0 + m1 * m1 + m2 * m2
-    nn = n0 * n0 + n1 * n1 + n2 * n2
-    return (phi, a0, a1, a2, b0, b1, b2, c0, c1, c2, m0, m1, m2, n0, n1, n2, mm, nn)
-
-
-@numba.njit(cache=True, inline="always")
-def _add_dihedral_force(f, i, j, k, l, dvdphi, g):
-    """Add −dV/dφ ∇φ (Blondel & Karplus; GROMACS's do_dih_fup); zero if degenerate."""
-    (_, a0, a1, a2, b0, b1, b2, c0, c1, c2, m0, m1, m2, n0, n1, n2, mm, nn) = g
-    aa = a0 * a0 + a1 * a1 + a2 * a2
-    bb = b0 * b0 + b1 * b1 + b2 * b2
-    cc = c0 * c0 + c1 * c1 + c2 * c2
-    if mm <= _DEGENERATE * aa * bb or nn <= _DEGENERATE * bb * cc:
-        return
-    nb = np.sqrt(bb)
-    gi = -dvdphi * nb / mm
-    gl = dvdphi * nb / nn
-    fi0 = gi * m0
-    fi1 = gi * m1
-    fi2 = gi * m2
-    fl0 = gl * n0
-    fl1 = gl * n1
-    fl2 = gl * n2
-    p = (a0 * b0 + a1 * b1 + a2 * b2) / bb
-    q = (c0 * b0 + c1 * b1 + c2 * b2) / bb
-    s0 = p * fi0 - q * fl0
-    s1 = p * fi1 - q * fl1
-    s2 = p * fi2 - q * fl2
-    f[i, 0] += fi0
-    f[i, 1] += fi1
-    f[i, 2] += fi2
-    f[j, 0] -= fi0 - s0
-    f[j, 1] -= fi1 - s1
-    f[j, 2] -= fi2 - s2
-    f[k, 0] -= fl0 + s0
-    f[k, 1] -= fl1 + s1
-    f[k, 2] -= fl2 + s2
-    f[l, 0] += fl0
-    f[l, 1] += fl1
-    f[l, 2] += fl2
 
 
 @numba.njit(cache=True, error_model="numpy")
