@@ -150,6 +150,19 @@ def _tail(*texts: str, n: int = _TAIL_CHARS) -> str:
     return joined[-n:]
 
 
+def run_gmx(args, cwd, stdin=None, exe=None):
+    """``gmx -quiet ARGS`` in ``cwd`` (``exe``: default $GMX or ``gmx``); raises
+    RuntimeError with the tail of its output when it fails. Shared by the water-PME and
+    Martini benchmarks."""
+    exe = exe or os.environ.get("GMX", "gmx")
+    proc = subprocess.run([exe, "-quiet", *args], cwd=cwd, input=stdin, text=True,
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"gmx {' '.join(args)} failed:\n{proc.stdout[-2000:]}"
+                           f"{proc.stderr[-2000:]}")
+    return proc
+
+
 def _run(cmd, cwd, env, timeout, what):
     """Run ``cmd``; raise RuntimeError with the output tail on failure."""
     try:

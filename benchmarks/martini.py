@@ -51,13 +51,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _reference_engines import run_gmx  # noqa: E402
 
 N_BEADS = 10_648
 BOX = 10.838                 # nm: 10,648 × 72 u at 1,000 kg/m³
@@ -90,12 +92,7 @@ nstcalcenergy = 100
 
 
 def _gmx(args, cwd, stdin=None):
-    proc = subprocess.run([GMX, "-quiet", *args], cwd=cwd, input=stdin, text=True,
-                          capture_output=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"gmx {' '.join(args)} failed:\n{proc.stdout[-2000:]}"
-                           f"{proc.stderr[-2000:]}")
-    return proc
+    return run_gmx(args, cwd, stdin, exe=GMX)
 
 
 def _openmm_top(ff_path):

@@ -38,13 +38,15 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _reference_engines import run_gmx  # noqa: E402
 
 BOX = 4.7
 DT = 0.002
@@ -75,12 +77,7 @@ dt = 0.002
 
 
 def _gmx(args, cwd, stdin=None):
-    proc = subprocess.run([GMX, "-quiet", *args], cwd=cwd, input=stdin, text=True,
-                          capture_output=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"gmx {' '.join(args)} failed:\n{proc.stdout[-2000:]}"
-                           f"{proc.stderr[-2000:]}")
-    return proc
+    return run_gmx(args, cwd, stdin, exe=GMX)
 
 
 def prepare(tmp, equil_ps=4.0):
