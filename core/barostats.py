@@ -66,7 +66,7 @@ from . import _integrator_kernels as _ik
 from .units import KB, PRESSURE_CONVERSION
 
 __all__ = ["Barostat", "CRescale", "BerendsenBarostat", "COUPLING_GROUPS",
-           "default_nstpcouple"]
+           "default_nstpcouple", "barostat_findings"]
 
 _RNG_INDEX = (1 << 40) + 16   # counter index of the barostat's deviates (thermostat: 1<<40 + 0/1)
 #: coupling → groups of box directions that scale together
@@ -276,3 +276,23 @@ class _MoleculeScaler:
         if scale_v:
             dv = self._centres(state.velocities) * (1.0 / mu - 1.0)
             state.velocities += dv[self.mol]
+
+
+def barostat_findings(system, integrator, settings=None):
+    """Pre-flight findings about the integrator's barostat (the core's
+    ``mdzoom_preflight`` calls this): the Berendsen barostat in a production run is a
+    warning (``preflight.is_production`` decides what is production)."""
+    from .plugins import Finding
+    from .preflight import is_production
+
+    ba = getattr(integrator, "barostat", None)
+    if isinstance(ba, BerendsenBarostat) and is_production(settings):
+        return [Finding("berendsen-barostat-production", "warning",
+                        "The Berendsen barostat gets the mean pressure right but suppresses "
+                        "the volume fluctuations, so it does not sample the "
+                        "isothermal-isobaric ensemble (compressibilities and fluctuation "
+                        "properties come out wrong).",
+                        "mdzoom.core.builtin_plugin",
+                        "Use pcoupl = C-rescale (Python: CRescale) or Parrinello-Rahman "
+                        "(MTKBarostat) for production; keep Berendsen for equilibration.")]
+    return []

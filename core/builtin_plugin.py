@@ -38,7 +38,26 @@ def mdzoom_writers(registry):
 
 
 @hookimpl(trylast=True)
-def mdzoom_preflight(system, integrator, settings):
-    from .thermostats import thermostat_findings
+def mdzoom_demos(registry):
+    from .demo import LJ_DEMO
 
-    return thermostat_findings(system, integrator, settings)
+    registry.add_demo(LJ_DEMO.name, LJ_DEMO)
+
+
+@hookimpl(trylast=True)
+def mdzoom_preflight(system, integrator, settings):
+    from .preflight import core_findings
+
+    return core_findings(system, integrator, settings)
+
+
+@hookimpl(trylast=True)
+def mdzoom_analyses(registry):
+    # Imported here so that loading the plugin manager does not import the analyses.
+    from . import analysis
+
+    registry.add_analysis("msd", analysis.msd)
+    registry.add_analysis("vacf", analysis.vacf)
+    registry.add_analysis("scd", analysis.scd)
+    registry.add_analysis("p2", analysis.p2_bond_order)
+    registry.add_analysis("block-average", analysis.block_average)

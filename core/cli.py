@@ -5,7 +5,8 @@
     mdzoom --version
     mdzoom plugins [--json]
     mdzoom demo [--out DIR] [--steps N]
-    mdzoom run CONFIG.toml [--out DIR] [--resume]
+    mdzoom run CONFIG.toml [--out DIR] [--resume] [--force]
+    mdzoom check -p topol.top -c conf.gro [-f run.mdp] [--json] | CONFIG.toml
     mdzoom <verb added by a plugin> …
 
 Plugins add verbs through the ``mdzoom_cli(subcommands)`` hook. User errors (a missing
@@ -57,7 +58,7 @@ def _cmd_plugins(args) -> int:
 
 _REGISTRATION_HOOKS = {"mdzoom_forces", "mdzoom_forcefields", "mdzoom_integrators",
                        "mdzoom_readers", "mdzoom_writers", "mdzoom_mappings",
-                       "mdzoom_qm_engines", "mdzoom_analyses"}
+                       "mdzoom_qm_engines", "mdzoom_analyses", "mdzoom_demos"}
 
 
 def _progress(args):
@@ -65,14 +66,21 @@ def _progress(args):
 
 
 def _cmd_demo(args) -> int:
-    from .config import format_summary
-    from .demo import run_demo
+    from .demo import default_demo
+    from .plugins import get_plugin_manager
 
+    registry = get_plugin_manager().registry
+    if args.list:
+        best = default_demo(registry)
+        for e in registry.entries("demo"):
+            mark = "*" if e.obj is best else " "
+            print(f"{mark} {e.name:<12} {e.obj.summary} [{e.plugin}]")
+        return 0
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps must be >= 1; got {args.steps}")
-    summary = run_demo(args.out, steps=args.steps, progress=_progress(args), echo=print,
-                       threads=args.threads)
-    print(format_summary(summary, reduced_units=True))
+    demo = registry.get_demo(args.name) if args.name else default_demo(registry)
+    demo.run(args.out, steps=args.steps, progress=_progress(args), echo=print,
+             threads=args.threads)
     return 0
 
 
@@ -87,7 +95,7 @@ def _cmd_run(args) -> int:
 
         run_gromacs(args.topology, args.structure, args.mdp, args.out or "mdzoom-run",
                     include_dirs=args.include, progress=_progress(args),
-                    threads=args.threads)
+                    threads=args.threads, allow_errors=args.force)
         return 0
     if not args.config:
         raise ValueError("give CONFIG.toml, or -p topol.top -c conf.gro -f md.mdp")
@@ -98,9 +106,33 @@ def _cmd_run(args) -> int:
     print(f"mdzoom run: {args.config}" + (f" ({cfg.title})" if cfg.title else "")
           + f" -> {os.fspath(out)}")
     summary = run_config(cfg, progress=_progress(args), resume=args.resume, out_dir=out,
-                         echo=lambda msg: print("  " + msg))
+                         echo=lambda msg: print("  " + msg), allow_errors=args.force)
     print(format_summary(summary))
     return 0
+
+
+def _cmd_check(args) -> int:
+    from .preflight import format_findings
+
+    if args.topology or args.structure or args.mdp:
+        if args.config or not (args.topology and args.structure):
+            raise ValueError("give either CONFIG.toml or -p topol.top -c conf.gro "
+                             "[-f run.mdp]")
+        from .gromacs_run import check_gromacs
+
+        findings = check_gromacs(args.topology, args.structure, args.mdp,
+                                 include_dirs=args.include)
+    elif args.config:
+        from .config import load_config, stage_findings
+
+        findings = stage_findings(load_config(args.config))
+    else:
+        raise ValueError("give -p topol.top -c conf.gro [-f run.mdp], or CONFIG.toml")
+    if args.json:
+        print(json.dumps([f.to_dict() for f in findings], indent=2))
+    else:
+        print(format_findings(findings))
+    return 1 if any(f.severity == "error" for f in findings) else 0
 
 
 #: order of ``gmx energy``'s terms, used to print breakdowns the way GROMACS users read them
@@ -170,16 +202,21 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=_cmd_plugins)
 
-    p = sub.add_parser("demo", help="run a Lennard-Jones fluid demo on shipped data",
-                       description="Run the shipped demo configuration (mdzoom/core/data/"
-                                   "demo_lj.toml): an LJ fluid, Langevin equilibration then "
-                                   "NVE. Writes traj.h5md, energy.log, checkpoint.h5, "
-                                   "conf.gro and energy.png.")
+    p = sub.add_parser("demo", help="run a demo on data shipped in the package",
+                       description="Run a demo on shipped data: without NAME the flagship "
+                                   "(with the built-in plugins, 'multiscale': an all-atom "
+                                   "POPC patch mapped to Martini 3, run, backmapped, S_CD "
+                                   "and lateral diffusion); 'lj' is the Lennard-Jones "
+                                   "fluid (mdzoom/core/data/demo_lj.toml). --list shows all.")
+    p.add_argument("name", nargs="?", default=None, metavar="NAME",
+                   help="which demo (default: the highest-ranked; see --list)")
+    p.add_argument("--list", action="store_true", help="list the registered demos")
     p.add_argument("--out", default="mdzoom-demo", metavar="DIR",
                    help="output directory (default: ./mdzoom-demo)")
     p.add_argument("--steps", type=int, default=None, metavar="N",
-                   help="total steps (default: as configured, 5000); the equilibration/"
-                        "production split is kept and outputs become more frequent")
+                   help="total MD steps (default: the demo's own); for 'lj' the "
+                        "equilibration/production split is kept and outputs become more "
+                        "frequent")
     _common_run_options(p)
     p.set_defaults(func=_cmd_demo)
 
@@ -201,8 +238,29 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true",
                    help="continue from checkpoint.h5 in the output directory up to the "
                         "configured number of steps")
+    p.add_argument("--force", action="store_true",
+                   help="run even if the pre-flight checks find errors (they are still "
+                        "printed; see mdzoom check)")
     _common_run_options(p)
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("check", help="pre-flight checks of a setup, before running it",
+                       description="Look for setup pitfalls (box too small, plain cutoff "
+                                   "electrostatics, net charge under PME, time step too "
+                                   "long, isotropic coupling of a membrane, mixed force "
+                                   "fields, …) in GROMACS inputs or a run configuration; "
+                                   "every plugin adds its own checks (docs/preflight.md). "
+                                   "Exit status 1 when any finding is an error.")
+    p.add_argument("config", metavar="CONFIG.toml", nargs="?", default=None)
+    p.add_argument("-p", dest="topology", default=None, metavar="topol.top")
+    p.add_argument("-c", dest="structure", default=None, metavar="conf.gro")
+    p.add_argument("-f", dest="mdp", default=None, metavar="run.mdp",
+                   help="run settings (default: GROMACS's, or the force field's preset)")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="extra #include search directory (repeatable)")
+    p.add_argument("--json", action="store_true",
+                   help="print a list of findings {check, severity, message, fix, plugin}")
+    p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("energy", help="single-point energy breakdown of GROMACS inputs",
                        description="Energy of a structure with a GROMACS topology (and .mdp "

@@ -41,7 +41,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 __all__ = ["ConfigError", "RunConfig", "Stage", "OutputConfig", "BuiltSystem",
            "load_config", "parse_config", "build_system", "run_config", "format_summary",
-           "BUILDERS"]
+           "stage_findings", "BUILDERS"]
 
 
 class ConfigError(ValueError):
@@ -602,7 +602,7 @@ def _stage_of(cfg, step) -> int:
 
 
 def run_config(cfg: RunConfig, progress=None, *, resume=False, out_dir=None, echo=None,
-               plugin_manager=None) -> dict:
+               plugin_manager=None, allow_errors=False) -> dict:
     """Run a configuration; return a summary dict.
 
     Parameters
@@ -613,6 +613,11 @@ def run_config(cfg: RunConfig, progress=None, *, resume=False, out_dir=None, ech
                               the configured total number of steps
     out_dir : path, optional  overrides ``[output] dir``
     echo : callable, optional receives one-line status messages (e.g. ``print``)
+    allow_errors : bool or collection of check ids
+                              run even if the pre-flight checks (``mdzoom.core.preflight``,
+                              run for every stage before the first step) find errors
+                              (all of them, or those named); warnings and notes are always
+                              passed to ``echo``
 
     Writes into the output directory: ``traj.h5md``, ``energy.log``, ``checkpoint.h5``
     (periodically with ``checkpoint_every`` and always at the end), ``conf.gro`` (final
@@ -649,8 +654,9 @@ def run_config(cfg: RunConfig, progress=None, *, resume=False, out_dir=None, ech
     built = build_system(cfg)
     system = built.system
     n = system.n_particles
-    for st in cfg.stages:
-        _preflight(pm, system, st, cfg, say)
+    for j, st in enumerate(cfg.stages):
+        _preflight(pm, system, built.state, st, cfg, say, final=j == len(cfg.stages) - 1,
+                   allow_errors=allow_errors)
 
     done = resume_step is not None and resume_step >= total
     outputs = []
@@ -746,18 +752,39 @@ def _fmt_params(params) -> str:
     return "(" + ", ".join(f"{k} = {v}" for k, v in params.items()) + ")" if params else ""
 
 
-def _preflight(pm, system, stage, cfg, say):
-    settings = {"config": _where(cfg.path), "stage": stage.name, "steps": stage.steps,
-                "integrator": stage.integrator_type, **stage.integrator_params}
-    findings = pm.preflight(system, stage.integrator, settings)
-    errors = [f for f in findings if f.severity == "error"]
-    for f in findings:
-        if f.severity != "error":
-            say(f"{f.severity}: [{f.code}] {f.message}" + (f" ({f.plugin})" if f.plugin else ""))
-    if errors:
-        lines = "; ".join(f"[{f.code}] {f.message}" for f in errors)
-        raise ConfigError(f"{_where(cfg.path)}: pre-flight check failed for stage "
-                          f"{stage.name!r}: {lines}")
+def stage_findings(cfg: RunConfig, built=None, plugin_manager=None) -> list:
+    """Pre-flight findings of every stage of ``cfg`` (``mdzoom check CONFIG.toml``),
+    errors first; each finding's message names its stage when there are several."""
+    from .preflight import run_checks
+
+    built = built or build_system(cfg)
+    out = []
+    for j, st in enumerate(cfg.stages):
+        found = run_checks(built.system, st.integrator,
+                           _stage_settings(cfg, st, j == len(cfg.stages) - 1),
+                           state=built.state, plugin_manager=plugin_manager)
+        if len(cfg.stages) > 1:
+            for f in found:
+                f.message = f"stage {st.name!r}: {f.message}"
+        out.extend(found)
+    order = {"error": 0, "warning": 1, "note": 2}
+    return sorted(out, key=lambda f: order[f.severity])
+
+
+def _stage_settings(cfg, stage, final):
+    return {"config": _where(cfg.path), "stage": stage.name, "steps": stage.steps,
+            "final_stage": final, "integrator": stage.integrator_type,
+            **stage.integrator_params}
+
+
+def _preflight(pm, system, state, stage, cfg, say, final=True, allow_errors=False):
+    from .preflight import enforce, report, run_checks
+
+    findings = run_checks(system, stage.integrator, _stage_settings(cfg, stage, final),
+                          state=state, plugin_manager=pm)
+    report(findings, say, allowed=allow_errors is True)
+    enforce(findings, allow_errors,
+            where=f"{_where(cfg.path)}: stage {stage.name!r}")
 
 
 def _write_final_structure(path, state, built, cfg):

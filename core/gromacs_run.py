@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["run_gromacs"]
+__all__ = ["run_gromacs", "check_gromacs"]
 
 
 def _integrator(mdp, settings, system=None):
@@ -234,9 +234,42 @@ def _thermostat(mdp, tcoupl):
     return cls(**kw)
 
 
+def check_gromacs(top_path, structure_path, mdp_path=None, *, include_dirs=(),
+                  plugin_manager=None):
+    """Pre-flight findings for GROMACS inputs (``mdzoom check -p -c [-f]``), errors first.
+
+    Without an ``.mdp`` the GROMACS defaults (and a force-field family's run preset)
+    apply. ``.mdp`` settings mdzoom cannot run are reported as an ``mdp-unsupported``
+    error instead of raised.
+    """
+    from .gromacs import load_gromacs
+    from .plugins import Finding
+    from .preflight import run_checks
+
+    system, state, settings = load_gromacs(top_path, structure_path, mdp_path,
+                                           include_dirs=include_dirs)
+    mdp = settings["mdp"] if settings["mdp"] is not None else {}
+    try:
+        integ = _integrator(mdp, settings, system)
+    except ValueError as exc:
+        integ = None
+        bad = [Finding("mdp-unsupported", "error", str(exc), "mdzoom.core",
+                       "Change the .mdp option named in the message.")]
+    else:
+        bad = []
+    if mdp_path is not None:
+        settings["mdp_path"] = os.fspath(mdp_path)
+    findings = run_checks(system, integ, settings, state=state, plugin_manager=plugin_manager)
+    return bad + findings
+
+
 def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, include_dirs=(),
-                progress=None, echo=print, threads=None):
-    """Run GROMACS inputs; returns a summary dict."""
+                progress=None, echo=print, threads=None, allow_errors=False):
+    """Run GROMACS inputs; returns a summary dict.
+
+    The pre-flight checks (``mdzoom.core.preflight``) run first: warnings and notes go to
+    ``echo``, errors raise ``PreflightError`` unless ``allow_errors`` (True, or a
+    collection of check ids)."""
     from .gromacs import load_gromacs
     from .integrators import VelocityVerlet
     from .io import write_gro
@@ -244,6 +277,7 @@ def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, inc
     from .io.mdp import read_mdp
     from .minimize import minimize
     from .outputs import CheckpointOutput, EnergyLog, H5MDOutput
+    from .preflight import enforce, report, run_checks
     from .simulation import Simulation
     from .velocities import maxwell_boltzmann
 
@@ -255,6 +289,10 @@ def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, inc
              f"defaults for the options {Path(mdp_path).name} leaves unset")
     integ = _integrator(mdp, settings, system)
     _check_refcoord(mdp, system, integ, echo)
+    settings["mdp_path"] = os.fspath(mdp_path)
+    findings = run_checks(system, integ, settings, state=state)
+    report(findings, echo, allowed=allow_errors is True)
+    enforce(findings, allow_errors, where=os.fspath(mdp_path))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     nsteps = int(mdp.get("nsteps", 0))

@@ -92,6 +92,16 @@ def mdzoom_analyses(registry):
     """
 
 
+@hookspec
+def mdzoom_demos(registry):
+    """Register demos for ``mdzoom demo [NAME]``: ``registry.add_demo(name, demo)``.
+
+    ``demo``: a ``mdzoom.core.demo.Demo`` (``summary`` line, ``rank``, and ``run(out,
+    steps=None, progress=None, echo=print, threads=None) -> dict``). ``mdzoom demo``
+    without a name runs the highest-ranked one. Returns nothing.
+    """
+
+
 # --------------------------------------------------------------------------- checks and CLI
 
 
@@ -100,8 +110,11 @@ def mdzoom_preflight(system, integrator, settings):
     """Return a list of ``Finding`` for setup pitfalls in this plugin's domain.
 
     ``system``: the System about to run; ``integrator``: its integrator description;
-    ``settings``: dict of run settings (e.g. parsed ``.mdp`` options, may be empty).
-    Every plugin's findings are concatenated. Return ``[]`` (or None) when all is well.
+    ``settings``: dict of run settings (e.g. parsed ``.mdp`` options, may be empty;
+    ``settings["state"]``, when present, is the State with the positions to check).
+    Each ``Finding(code, severity, message, plugin, fix)`` says what is wrong and how to
+    fix it. Every plugin's findings are concatenated (``mdzoom.core.preflight.run_checks``).
+    Return ``[]`` (or None) when all is well.
     """
 
 

@@ -32,17 +32,46 @@ BUILTIN_PLUGINS = (
 )
 
 _KINDS = ("force", "forcefield", "integrator", "reader", "writer", "mapping", "qm_engine",
-          "analysis")
+          "analysis", "demo")
+
+
+SEVERITIES = ("error", "warning", "note")
 
 
 @dataclass
 class Finding:
-    """One pre-flight finding. ``severity``: "error" | "warning" | "note"."""
+    """One pre-flight finding (see ``mdzoom.core.preflight`` and docs/preflight.md).
+
+    Parameters
+    ----------
+    code : str      stable identifier of the check (kebab case, e.g. ``"net-charge-ewald"``);
+                    ``check`` is the same value under the name the JSON output uses
+    severity : str  ``"error"`` (``mdzoom run`` stops unless forced), ``"warning"`` or
+                    ``"note"``
+    message : str   what is wrong and why it matters, in one or two sentences
+    plugin : str    the plugin that reported it (filled in by ``preflight.run_checks``)
+    fix : str       what to change
+    """
 
     code: str
     severity: str
     message: str
     plugin: str = ""
+    fix: str = ""
+
+    def __post_init__(self):
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"finding {self.code!r}: unknown severity {self.severity!r}; "
+                             f"available: {', '.join(SEVERITIES)}")
+
+    @property
+    def check(self) -> str:
+        return self.code
+
+    def to_dict(self) -> dict:
+        """``{"check", "severity", "message", "fix", "plugin"}`` (the ``--json`` form)."""
+        return {"check": self.code, "severity": self.severity, "message": self.message,
+                "fix": self.fix, "plugin": self.plugin}
 
 
 class RegistryError(KeyError):
@@ -62,7 +91,7 @@ class Registry:
 
     ``add_<kind>(name, obj)`` registers; ``get_<kind>(name)`` looks up with an error that
     lists what is available; ``names(kind)`` lists. Kinds: force, forcefield, integrator,
-    reader, writer, mapping, qm_engine, analysis. Duplicate names fail loudly, naming both
+    reader, writer, mapping, qm_engine, analysis, demo. Duplicate names fail loudly, naming both
     plugins.
     """
 
@@ -110,6 +139,7 @@ class Registry:
     def add_mapping(self, name, scheme): self._add("mapping", name, scheme)
     def add_qm_engine(self, name, cls): self._add("qm_engine", name, cls)
     def add_analysis(self, name, fn): self._add("analysis", name, fn)
+    def add_demo(self, name, demo): self._add("demo", name, demo)
     def get_force(self, name): return self._get("force", name)
     def get_forcefield(self, name): return self._get("forcefield", name)
     def get_integrator(self, name): return self._get("integrator", name)
@@ -118,6 +148,7 @@ class Registry:
     def get_mapping(self, name): return self._get("mapping", name)
     def get_qm_engine(self, name): return self._get("qm_engine", name)
     def get_analysis(self, name): return self._get("analysis", name)
+    def get_demo(self, name): return self._get("demo", name)
 
 
 _REGISTRATION_HOOKS = {
@@ -125,6 +156,7 @@ _REGISTRATION_HOOKS = {
     "mdzoom_integrators": "integrator", "mdzoom_readers": "reader",
     "mdzoom_writers": "writer", "mdzoom_mappings": "mapping",
     "mdzoom_qm_engines": "qm_engine", "mdzoom_analyses": "analysis",
+    "mdzoom_demos": "demo",
 }
 
 

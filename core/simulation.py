@@ -139,6 +139,17 @@ class Simulation:
         self._prepare()
         return self.evaluator.forces
 
+    # ------------------------------------------------------------------ checks
+    def check(self, settings=None) -> list:
+        """Pre-flight findings (``mdzoom.core.preflight.run_checks``) for running this
+        system with this integrator from the current state, errors first; ``settings``
+        as for the ``mdzoom_preflight`` hook (e.g. ``{"production": False}``). Nothing
+        is enforced: ``preflight.enforce(sim.check())`` raises on errors."""
+        from .preflight import run_checks
+
+        return run_checks(self.system, self.integrator, settings, state=self.state,
+                          plugin_manager=self.plugin_manager)
+
     # ------------------------------------------------------------------ running
     def set_integrator(self, integrator):
         """Continue with another integrator (e.g. NVT equilibration, then NVE production),

@@ -292,14 +292,20 @@ class NoseHooverChain(Thermostat):
 
 
 def thermostat_findings(system, integrator, settings=None):
-    """Pre-flight findings about the integrator's thermostat (a ``mdzoom_preflight``
-    implementation calls this): Berendsen used for a production run is a warning."""
+    """Pre-flight findings about the integrator's thermostat (the core's
+    ``mdzoom_preflight`` calls this): Berendsen in a production run is a warning
+    (``preflight.is_production`` decides what is production)."""
     from .plugins import Finding
+    from .preflight import is_production
 
     th = getattr(integrator, "thermostat", None)
-    if isinstance(th, Berendsen):
+    if isinstance(th, Berendsen) and is_production(settings):
         return [Finding("berendsen-production", "warning",
                         "Berendsen temperature coupling does not sample the canonical ensemble "
                         "(kinetic-energy fluctuations are too small); use it to equilibrate "
-                        "and switch to VRescale or NoseHooverChain for production")]
+                        "and switch to VRescale or NoseHooverChain for production",
+                        "mdzoom.core.builtin_plugin",
+                        "Use tcoupl = V-rescale (Python: VRescale) or Nose-Hoover "
+                        "(NoseHooverChain) for production; keep Berendsen for "
+                        "equilibration runs.")]
     return []

@@ -39,3 +39,10 @@ def _kebab(name):
             out.append("-")
         out.append(ch.lower())
     return "".join(out)
+
+
+@hookimpl
+def mdzoom_preflight(system, integrator, settings):
+    from .preflight import allatom_findings
+
+    return allatom_findings(system, integrator, settings)

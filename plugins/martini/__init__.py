@@ -18,7 +18,8 @@ AA→CG mapping (``mapping``): the ``"martini3"`` scheme (``mdzoom_mappings``) a
 ``mdzoom map`` command (``mdzoom_cli``). CG→AA backmapping (``backmapping``): atoms
 placed from per-bead fragment templates, then relaxed with the all-atom force field the
 user names (built through the core's GROMACS reader, so the registry supplies its terms);
-``mdzoom backmap``.
+``mdzoom backmap``. The flagship demo (``mdzoom demo``, ``demo.py``): an all-atom POPC
+patch mapped, simulated semi-isotropically, backmapped and analysed.
 
 The generic types Martini also uses (bonds 1, angles 2, dihedrals 1/2, …) are registered
 by the all-atom plugin and found through the registry; this plugin never imports it.
@@ -61,3 +62,18 @@ def mdzoom_cli(subcommands):
 
     add_map_command(subcommands)
     add_backmap_command(subcommands)
+
+
+@hookimpl
+def mdzoom_demos(registry):
+    from .demo import make_demo
+
+    demo = make_demo()
+    registry.add_demo(demo.name, demo)
+
+
+@hookimpl
+def mdzoom_preflight(system, integrator, settings):
+    from .preflight import martini_findings
+
+    return martini_findings(system, integrator, settings)

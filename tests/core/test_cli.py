@@ -57,7 +57,7 @@ def test_plugins_text_and_json(capsys):
 @pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")  # MDAnalysis mass guess
 def test_demo_tiny(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--steps", "40", "--threads", "1",
+    assert main(["demo", "lj", "--out", str(out), "--steps", "40", "--threads", "1",
                  "--no-progress"]) == 0
     text = capsys.readouterr().out
     for needle in ("2048 particles", "million atom-steps/s", "energy drift", "mean T*",
@@ -80,6 +80,16 @@ def test_demo_tiny(tmp_path, capsys):
     u.trajectory[-1]
     # MDAnalysis works in Å
     assert np.allclose(u.atoms.positions, traj.positions[-1] * 10.0, atol=1e-3)
+
+
+def test_demo_list_and_unknown(capsys):
+    assert main(["demo", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    names = {ln[2:].split()[0]: ln.startswith("*") for ln in lines}
+    assert "lj" in names and not names["lj"]          # the plugins' flagship outranks it
+    assert sum(names.values()) == 1
+    assert main(["demo", "nosuch", "--steps", "5"]) == 1
+    assert "unknown demo 'nosuch'; available: lj" in capsys.readouterr().err
 
 
 def test_demo_rejects_bad_steps(capsys):

@@ -3,7 +3,9 @@
 Atoms are placed from per-bead fragment templates (``data/<forcefield>/*.json``, derived
 from one reference AA structure and the forward mapping definitions; format and frame
 construction in ``data/README.md``), chirality is checked by signed volume and repaired,
-so is the cis/trans form of double and amide bonds (then held by a torsion restraint),
+so is the cis/trans form of double and amide bonds (then held by a torsion restraint);
+proteins are placed residue by residue (``protein.py``: backbone fragments, ideal trans
+peptide units, amino-acid templates in ``data/<forcefield>/aminoacids``),
 then the structure is relaxed with the user's all-atom force field — built by the core's
 GROMACS reader, whose bonded terms come from whichever plugin registered them — by
 energy minimisation, a short restrained MD and a final minimisation. ::
@@ -18,8 +20,12 @@ Command line: ``mdzoom backmap -c cg.gro -p cg.top --to charmm36 --ff FILE.itp -
 -t aa.top``.
 """
 
-from .backmap import BackmappedSystem, backmap, read_ff_molecule_types
+from .backmap import BackmappedSystem, backmap, read_ff_molecule_types, relax_backmapped
+from .protein import (ProteinTemplates, derive_protein_templates, load_protein_templates,
+                      place_protein, protein_plan)
 from .templates import BackmapTemplate, derive_template, load_template, load_templates
 
-__all__ = ["backmap", "BackmappedSystem", "read_ff_molecule_types", "BackmapTemplate",
-           "derive_template", "load_template", "load_templates"]
+__all__ = ["backmap", "relax_backmapped", "BackmappedSystem", "read_ff_molecule_types",
+           "BackmapTemplate", "derive_template", "load_template", "load_templates",
+           "ProteinTemplates", "derive_protein_templates", "load_protein_templates",
+           "place_protein", "protein_plan"]

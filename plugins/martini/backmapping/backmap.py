@@ -28,7 +28,7 @@ from .placement import (chirality_ok, fix_chirality, fix_stereo, make_beads_whol
                         place_molecules, stereo_ok)
 from .templates import mapping_definitions, match_labels
 
-__all__ = ["backmap", "BackmappedSystem", "read_ff_molecule_types"]
+__all__ = ["backmap", "relax_backmapped", "BackmappedSystem", "read_ff_molecule_types"]
 
 
 @dataclass
@@ -46,6 +46,7 @@ class BackmappedSystem:
     heavy : (N,) bool            heavy atoms
     report : dict                counts, fixed chiral centres, energies, timings
     system, state                the relaxed AA System and State (None without relax)
+    context : dict               what ``relax_backmapped`` needs (restraints, plans)
     """
 
     positions: np.ndarray
@@ -60,6 +61,7 @@ class BackmappedSystem:
     report: dict = field(default_factory=dict)
     system: object = None
     state: object = None
+    context: dict = None
 
     def frame(self, positions=None):
         from mdzoom.core.io import Frame
@@ -117,13 +119,15 @@ def _cg_blocks(cg_topology):
 def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="charmm36",
             include_dirs=(), relax=True, seed=0, minimize_steps=500, md_steps=200,
             md_dt=0.0005, temperature=300.0, k_heavy=1000.0, k_bead=5000.0,
-            k_torsion=250.0, threads=None, progress=None, log=None):
+            k_torsion=250.0, threads=None, progress=None, log=None, cg_names=None,
+            cg_resnames=None, protein_templates=None):
     """Backmap a CG system to all atoms.
 
     Parameters
     ----------
     cg_topology : Topology or MappedSystem or list[(cg molecule, count)]
-        Only the ``[ molecules ]`` blocks are used (bead counts from the templates).
+        Only the ``[ molecules ]`` blocks are used (bead counts from the templates), and
+        the bead and residue names when it has them (``names``, ``resnames``).
     cg_positions : (M, 3) [nm]
     box : (3, 3) [nm]
     templates : dict[str, BackmapTemplate]   ``load_templates(forcefield)``
@@ -139,6 +143,17 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
     k_torsion : float [kJ/mol]        k of the restraint k (1 − cos(φ − φ_ref)) holding each
         double and amide bond in its template cis/trans form (all stages)
     log : callable(str) or None       progress messages (the CLI prints them)
+    cg_names, cg_resnames : list[str] or None   bead and residue names of the CG
+        structure (default: ``cg_topology.names`` / ``.resnames`` when it has them);
+        they pick the all-atom protein molecule type of a CG protein
+    protein_templates : ProteinTemplates or None   amino-acid templates (default: those
+        shipped for ``forcefield``, ``data/<forcefield>/aminoacids``)
+
+    A CG molecule with no template is taken as a protein: the all-atom molecule type
+    (from ``ff_files``) is split into residues and matched by the forward mapping's
+    residue matcher (graph isomorphism); the one whose beads and residue names equal the
+    CG molecule's (or, without names, the one of the same name) is placed residue by
+    residue (``protein.place_protein``).
 
     Returns
     -------
@@ -152,6 +167,11 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
     defs = mapping_definitions()
     aa_types = read_ff_molecule_types(ff_files, include_dirs)
     blocks = _cg_blocks(cg_topology)
+    if cg_names is None and not isinstance(cg_topology, (list, tuple)):
+        cg_names = getattr(cg_topology, "names", None)
+        cg_resnames = getattr(cg_topology, "resnames", None)
+    ptemplates = protein_templates
+    protein_plans = {}
     pos_parts, names, resnames, resids, molecules, heavy = [], [], [], [], [], []
     bead_groups = []           # (atom indices (count, k), weights (nb, k), beads (count, nb, 3))
     # *_wrong: torsions placed from the templates in the wrong cis/trans form; *_fixed:
@@ -159,12 +179,43 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
     report = {"forcefield": forcefield, "chiral_fixed": 0, "chiral_centres": 0,
               "double_bonds": 0, "double_bonds_wrong": 0, "double_bonds_fixed": 0,
               "amide_bonds": 0, "amide_bonds_wrong": 0, "amide_bonds_fixed": 0,
-              "notes": []}
+              "hydrogens_built": 0, "hydrogens_dropped": 0, "notes": []}
     tors_atoms, tors_phi = [], []
     type_cache = {}
     off_cg, off_aa, resid = 0, 0, 0
     for cg_name, count in blocks:
         t = templates.get(cg_name)
+        if t is None:
+            if ptemplates is None:
+                from .protein import load_protein_templates
+
+                ptemplates = load_protein_templates(forcefield)
+            if cg_name not in type_cache:
+                type_cache[cg_name] = _find_protein_type(
+                    cg_name, aa_types, protein_plans, off_cg, cg_names, cg_resnames,
+                    templates, forcefield, ff_files)
+            if type_cache[cg_name] is not None and ptemplates is not None:
+                plan = type_cache[cg_name]
+                nb = len(plan.beads)
+                beads = x_cg[off_cg:off_cg + count * nb].reshape(count, nb, 3).copy()
+                off_cg += count * nb
+                xs, tors = _protein_block(plan, beads, box, ptemplates, report)
+                n_at = plan.n_particles
+                tors_atoms.append((off_aa + np.arange(count)[:, None, None] * n_at +
+                                   tors[None]).reshape(-1, 4))
+                tors_phi.append(np.full(count * len(tors), np.pi))
+                pos_parts.append(xs.reshape(-1, 3))
+                names, resnames, resids, resid, heavy, molecules = _add_names(
+                    aa_types[plan.name], count, names, resnames, resids, resid, heavy,
+                    molecules)
+                idx = off_aa + np.arange(count)[:, None] * n_at + plan.atoms[None, :]
+                bead_groups.append((idx, plan.weights, beads))
+                off_aa += count * n_at
+                continue
+            if type_cache[cg_name] is not None:
+                raise MappingError(f"CG molecule {cg_name!r} is a protein, but there are no "
+                                   f"{forcefield} amino-acid templates (data/{forcefield}/"
+                                   f"aminoacids)")
         if t is None:
             raise MappingError(f"no backmapping template for CG molecule {cg_name!r} "
                                f"({forcefield}); available: {', '.join(sorted(templates))}")
@@ -202,18 +253,8 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
         x_mol = np.zeros((n_mol, n_at, 3))
         x_mol[:, order] = xs                                  # template order → topology
         pos_parts.append(x_mol.reshape(-1, 3))
-        g = mt.graph
-        names += [g.nodes[i].get("name", "X") for i in range(n_at)] * n_mol
-        resnames += [g.nodes[i].get("resname", mt.name) for i in range(n_at)] * n_mol
-        resids.append(np.repeat(np.arange(resid + 1, resid + n_mol + 1), n_at))
-        resid += n_mol
-        el = np.array([str(g.nodes[i].get("element", "")) != "H" and
-                       float(g.nodes[i].get("mass", 1.0)) > 1.5 for i in range(n_at)])
-        heavy.append(np.tile(el, n_mol))
-        if molecules and molecules[-1][0] == mt.name:
-            molecules[-1] = (mt.name, molecules[-1][1] + n_mol)
-        else:
-            molecules.append((mt.name, n_mol))
+        names, resnames, resids, resid, heavy, molecules = _add_names(
+            mt, n_mol, names, resnames, resids, resid, heavy, molecules)
         # bead-centre restraint groups (forward-mapping weights, topology indices)
         w = _weights(t, d, mt, order)
         per = t.cluster
@@ -233,30 +274,66 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
         f"cis/trans repaired: double bonds {report['double_bonds_fixed']} of "
         f"{report['double_bonds']}, amide bonds {report['amide_bonds_fixed']} of "
         f"{report['amide_bonds']}")
+    out.context = {"bead_groups": bead_groups, "templates": templates, "blocks": blocks,
+                   "type_cache": type_cache, "include_dirs": include_dirs,
+                   "centres": report.pop("_centres", {}),
+                   "torsions": (np.concatenate(tors_atoms) if tors_atoms else
+                                np.zeros((0, 4), np.int64),
+                                np.concatenate(tors_phi) if tors_phi else np.zeros(0))}
     if relax:
-        from .relax import relax_system
-
-        relax_system(out, bead_groups, include_dirs=include_dirs, seed=seed,
-                     minimize_steps=minimize_steps, md_steps=md_steps, md_dt=md_dt,
-                     temperature=temperature, k_heavy=k_heavy, k_bead=k_bead,
-                     torsions=(np.concatenate(tors_atoms) if tors_atoms else
-                               np.zeros((0, 4), np.int64),
-                               np.concatenate(tors_phi) if tors_phi else np.zeros(0)),
-                     k_torsion=k_torsion, threads=threads, progress=progress, say=say)
-        _final_checks(out, templates, blocks, type_cache)
+        relax_backmapped(out, seed=seed, minimize_steps=minimize_steps, md_steps=md_steps,
+                         md_dt=md_dt, temperature=temperature, k_heavy=k_heavy,
+                         k_bead=k_bead, k_torsion=k_torsion, threads=threads,
+                         progress=progress, log=log)
     report["t_total"] = time.perf_counter() - t0
     return out
 
 
-def _final_checks(out, templates, blocks, type_cache):
+def relax_backmapped(out, *, seed=0, minimize_steps=500, md_steps=200, md_dt=0.0005,
+                     temperature=300.0, k_heavy=1000.0, k_bead=5000.0, k_torsion=250.0,
+                     threads=None, progress=None, log=None):
+    """Relax a system placed by ``backmap(..., relax=False)`` from ``out.placed`` (with
+    the same restraints ``backmap`` uses: bead centres, heavy atoms during MD, and the
+    cis/trans torsions), then count chirality and cis/trans violations into
+    ``out.report``. Parameters as ``backmap``'s."""
+    from .relax import relax_system
+
+    ctx = out.context
+    if ctx is None:
+        raise ValueError("relax_backmapped needs a system placed by backmap()")
+    relax_system(out, ctx["bead_groups"], include_dirs=ctx["include_dirs"], seed=seed,
+                 minimize_steps=minimize_steps, md_steps=md_steps, md_dt=md_dt,
+                 temperature=temperature, k_heavy=k_heavy, k_bead=k_bead,
+                 torsions=ctx["torsions"], k_torsion=k_torsion, threads=threads,
+                 progress=progress, say=log or (lambda s: None))
+    _final_checks(out, ctx["templates"], ctx["blocks"], ctx["type_cache"], ctx["centres"])
+    return out
+
+
+def _final_checks(out, templates, blocks, type_cache, centres=None):
     """Chirality and cis/trans of the relaxed structure (counts of violations; bond
     vectors by minimum image, as the relaxed positions may be wrapped)."""
+    from .protein import ProteinPlan, peptide_omegas, protein_chirality_ok
+
     off = 0
     bad_chi = 0
     bad = {"double": 0, "amide": 0}
+    omegas = []
     for cg_name, count in blocks:
+        entry = type_cache.get(cg_name)
+        if isinstance(entry, ProteinPlan):
+            n = entry.n_particles
+            x = out.positions[off:off + count * n].reshape(count, n, 3)
+            off += count * n
+            cen = (centres or {}).get(entry.name)
+            if cen is not None:
+                bad_chi += int((~protein_chirality_ok(x, cen, out.box)).sum())
+            om = np.abs(peptide_omegas(x, entry.peptide_torsions, out.box))
+            bad["amide"] += int((om < np.pi / 2).sum())
+            omegas.append(om.ravel())
+            continue
         t = templates[cg_name]
-        mt, order = type_cache[cg_name]
+        mt, order = entry
         n = count * t.cluster
         x = out.positions[off:off + n * mt.n_particles].reshape(n, mt.n_particles, 3)
         off += n * mt.n_particles
@@ -271,6 +348,110 @@ def _final_checks(out, templates, blocks, type_cache):
     out.report["chiral_inverted_after_relax"] = bad_chi
     out.report["double_bonds_wrong_after_relax"] = bad["double"]
     out.report["amide_bonds_wrong_after_relax"] = bad["amide"]
+    if omegas and len(np.concatenate(omegas)):
+        out.report["omega_min_abs_deg"] = float(np.degrees(np.concatenate(omegas).min()))
+
+
+def _add_names(mt, n_mol, names, resnames, resids, resid, heavy, molecules):
+    """Append the atom names, residue names and numbers (one per residue of the
+    topology, counting on), heavy-atom flags and the ``[ molecules ]`` block of
+    ``n_mol`` copies of ``mt``."""
+    g = mt.graph
+    n_at = mt.n_particles
+    names += [g.nodes[i].get("name", "X") for i in range(n_at)] * n_mol
+    resnames += [g.nodes[i].get("resname", mt.name) for i in range(n_at)] * n_mol
+    rid = np.array([int(g.nodes[i].get("resid", 1)) for i in range(n_at)])
+    _, local = np.unique(rid, return_inverse=True)
+    n_res = int(local.max()) + 1 if n_at else 1
+    resids.append((resid + 1 + local[None, :] + n_res * np.arange(n_mol)[:, None]).ravel())
+    resid += n_res * n_mol
+    el = np.array([str(g.nodes[i].get("element", "")) != "H" and
+                   float(g.nodes[i].get("mass", 1.0)) > 1.5 for i in range(n_at)])
+    heavy.append(np.tile(el, n_mol))
+    if molecules and molecules[-1][0] == mt.name:
+        molecules[-1] = (mt.name, molecules[-1][1] + n_mol)
+    else:
+        molecules.append((mt.name, n_mol))
+    return names, resnames, resids, resid, heavy, molecules
+
+
+def _find_protein_type(cg_name, aa_types, plans, off_cg, cg_names, cg_resnames, templates,
+                       forcefield, ff_files):
+    """The ProteinPlan of the all-atom molecule type that backmaps CG molecule
+    ``cg_name`` (beads from ``off_cg``): its residues are matched by graph isomorphism;
+    with CG names, the one whose beads and residue names equal the CG's (the one named
+    ``cg_name`` first), else the one named ``cg_name``. None when no type is a protein."""
+    from .protein import protein_plan
+
+    why = {}
+    for name, mt in aa_types.items():
+        if name not in plans:
+            plans[name] = protein_plan(mt)
+        if plans[name][0] is None:
+            why[name] = plans[name][1]
+    cands = [p for p, _ in plans.values() if p is not None]
+    cands.sort(key=lambda p: p.name != cg_name)
+    if cg_names is not None:
+        for p in cands:
+            nb = len(p.beads)
+            if list(cg_names[off_cg:off_cg + nb]) == p.beads and (
+                    cg_resnames is None or
+                    [str(r)[:5] for r in cg_resnames[off_cg:off_cg + nb]] ==
+                    [str(r)[:5] for r in p.bead_resnames]):
+                return p
+    else:
+        for p in cands:
+            if p.name == cg_name:
+                return p
+    if cands:
+        raise MappingError(
+            f"CG molecule {cg_name!r}: no template and no all-atom protein in the "
+            f"{forcefield} files ({', '.join(map(str, ff_files))}) whose residues give its "
+            f"beads; proteins there: " + ", ".join(
+                f"{p.name} ({len(p.residues)} residues, {len(p.beads)} beads)" for p in cands)
+            + f"; templates: {', '.join(sorted(templates))}")
+    return None
+
+
+def _protein_block(plan, beads, box, ptemplates, report):
+    """Place ``count`` copies of a protein: (count, n, 3) positions, (m, 4) ω torsions."""
+    from .protein import place_protein
+
+    beads = _protein_beads_whole(plan, beads, box)
+    xs, info = place_protein(ptemplates, plan, beads)
+    report["chiral_centres"] += info["chiral_centres"]
+    report["chiral_fixed"] += info["chiral_fixed"]
+    report["amide_bonds"] += len(plan.peptide_torsions) * len(beads)
+    report["amide_bonds_wrong"] += info["amide_wrong"]
+    report["amide_bonds_fixed"] += info["amide_fixed"]
+    report["hydrogens_built"] += info["built_h"]
+    report["hydrogens_dropped"] += info["dropped_h"]
+    report.setdefault("_centres", {})[plan.name] = info["centres"]
+    return xs, plan.peptide_torsions
+
+
+def _protein_beads_whole(plan, beads, box):
+    """Make each copy whole along its chains (BB–BB, BB–SC and SC–SC inside residues;
+    consecutive chains joined for this purpose)."""
+    import networkx as nx
+
+    from ..mapping.clustering import minimum_image
+    from .templates import bead_graph
+
+    if box is None:
+        return beads
+    g = nx.Graph()
+    g.add_nodes_from(range(len(plan.beads)))
+    for r, m in zip(plan.residues, plan.definition.residues):
+        for u, v in bead_graph(m.definition).edges:
+            g.add_edge(r.first_bead + u, r.first_bead + v)
+    order = [i for chain in plan.chains for i in chain]
+    for i, j in zip(order, order[1:]):
+        g.add_edge(plan.residues[i].first_bead, plan.residues[j].first_bead)
+    for parent, child in nx.bfs_edges(g, 0):
+        beads[:, child] = beads[:, parent] + minimum_image(beads[:, child] - beads[:, parent],
+                                                           box)
+    return beads
 
 
 def _find_aa_type(t, d, aa_types, forcefield, ff_files):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 
 __all__ = ["add_backmap_command", "run_backmap"]
@@ -12,14 +11,19 @@ def add_backmap_command(subcommands):
     """Add the ``backmap`` verb to the ``mdzoom`` argument parser."""
     p = subcommands.add_parser(
         "backmap", help="backmap a coarse-grained (Martini 3) system to all atoms",
-        description="Place all-atom fragments from per-bead templates on the CG beads, "
-                    "repair chirality and cis/trans double and amide bonds, then relax with the all-atom force field: energy "
+        description="Place all-atom fragments from per-bead templates on the CG beads "
+                    "(proteins residue by residue: backbone fragments, trans peptide "
+                    "units, amino-acid templates), repair chirality and cis/trans double "
+                    "and amide bonds, then relax with the all-atom force field: energy "
                     "minimisation, a short restrained MD, a final minimisation.",
         epilog="The all-atom force field is named by --to (it picks the templates) and "
                "given as GROMACS files with --ff (atom types and molecule types, "
                "#included in order; -I adds include folders). Example: mdzoom backmap "
                "-c cg.gro -p cg.top --to charmm36 --ff charmm36.ff/forcefield.itp --ff "
-               "popc.itp --ff tip3p.itp --ff ions.itp -o aa.gro -t aa.top")
+               "popc.itp --ff tip3p.itp --ff ions.itp -o aa.gro -t aa.top. A CG protein "
+               "from 'mdzoom map' needs its all-atom molecule type among the --ff files "
+               "(e.g. the protein .itp of pdb2gmx); it is matched by graph, residue by "
+               "residue.")
     p.add_argument("-c", dest="structure", required=True, metavar="cg.gro",
                    help="CG structure (.gro or .pdb) [nm]")
     p.add_argument("-p", dest="topology", required=True, metavar="cg.top",
@@ -79,7 +83,9 @@ def run_backmap(args) -> int:
     aa = backmap(molecules, frame.positions, frame.box, templates, files,
                  forcefield=args.forcefield, include_dirs=inc, relax=not args.no_relax,
                  seed=args.seed, md_steps=args.md_steps,
-                 minimize_steps=args.minimize_steps, log=progress_printer(), progress=True)
+                 minimize_steps=args.minimize_steps, log=progress_printer(), progress=True,
+                 cg_names=list(frame.names) if frame.names is not None else None,
+                 cg_resnames=list(frame.resnames) if frame.resnames is not None else None)
     aa.write_gro(args.out)
     aa.write_top(args.out_top)
     rep = aa.report
@@ -88,7 +94,9 @@ def run_backmap(args) -> int:
           f"in {time.perf_counter() - t0:.1f} s; chiral centres repaired "
           f"{rep['chiral_fixed']}/{rep['chiral_centres']}, cis/trans bonds "
           f"{rep['double_bonds_fixed'] + rep['amide_bonds_fixed']}/"
-          f"{rep['double_bonds'] + rep['amide_bonds']}; wrote {args.out}, {args.out_top}")
+          f"{rep['double_bonds'] + rep['amide_bonds']}"
+          + (f", min |omega| {rep['omega_min_abs_deg']:.1f} deg" if "omega_min_abs_deg" in rep
+             else "") + f"; wrote {args.out}, {args.out_top}")
     return 0
 
 

@@ -11,8 +11,8 @@ settings by the core's GROMACS builder.
 from pathlib import Path
 
 import numpy as np
+from backmap_checks import close_nonbonded_pairs
 import pytest
-from scipy.spatial import cKDTree
 
 from mdzoom.plugins.martini.backmapping import backmap, load_templates
 from mdzoom.plugins.martini.backmapping.placement import chirality_ok, fix_stereo, stereo_ok
@@ -73,14 +73,7 @@ def test_bonds_within_10_percent(roundtrip):
 
 def test_no_overlaps(roundtrip):
     aa = roundtrip[4]
-    box = np.diag(aa.box)
-    x = np.mod(aa.positions, box)
-    pairs = cKDTree(x, boxsize=box).query_pairs(0.08, output_type="ndarray")
-    bonded = set()
-    for f in aa.system.forces:
-        if type(f).__name__ == "HarmonicBonds":
-            bonded |= {tuple(sorted(p)) for p in np.asarray(f.atoms).tolist()}
-    close = [tuple(p) for p in pairs.tolist() if tuple(sorted(p)) not in bonded]
+    close = close_nonbonded_pairs(aa, 0.08)
     assert not close, f"{len(close)} non-bonded pairs closer than 0.08 nm"
 
 
