@@ -24,6 +24,9 @@ def mdzoom_forces(registry):
                  "PeriodicTorsions", "PeriodicImpropers", "HarmonicImpropers",
                  "RyckaertBellemans", "Pairs14", "PositionRestraints"):
         registry.add_force(_kebab(name), getattr(bonded, name))
+    from .cmap import CMAPTorsions
+
+    registry.add_force("cmap-torsions", CMAPTorsions)
     for name, handler in HANDLERS.items():
         registry.add_force(name, handler)
     from .openmm_export import OPENMM_CONVERTERS    # imports without OpenMM installed

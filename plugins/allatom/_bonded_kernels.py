@@ -16,7 +16,7 @@ from mdzoom.core.kernels import minimum_image
 
 __all__ = ["harmonic_bonds", "g96_bonds", "harmonic_angles", "g96_angles", "urey_bradley",
            "periodic_torsions", "harmonic_impropers", "ryckaert_bellemans", "pairs14",
-           "position_restraints"]
+           "position_restraints", "cmap_torsions"]
 
 
 
@@ -256,6 +256,55 @@ def ryckaert_bellemans(x, box, atoms, c, forces_out):
             p *= cp
         energy += v
         _add_dihedral_force(forces_out, i, j, kk, ll, -np.sin(psi) * dvdc, g)
+    return energy
+
+
+@numba.njit(cache=True, error_model="numpy")
+def cmap_torsions(x, box, atoms, map_index, coeff, forces_out):
+    """CMAP (cmap func 1): V = Σ c[p, q] t^p u^q in the grid cell of (φ, ψ).
+
+    φ = dihedral(a, b, c, d), ψ = dihedral(b, c, d, e); ``coeff`` (K, n, n, 4, 4) are the
+    bicubic coefficients of each cell (``cmap.cmap_coefficients``); cell (i, j) spans
+    φ ∈ [−π + i h, −π + (i+1) h), h = 2π/n, with t, u ∈ [0, 1) across it.
+    """
+    energy = 0.0
+    n = coeff.shape[1]
+    cells = n / (2.0 * np.pi)
+    for t in range(atoms.shape[0]):
+        a = atoms[t, 0]
+        b = atoms[t, 1]
+        c = atoms[t, 2]
+        d = atoms[t, 3]
+        e = atoms[t, 4]
+        g1 = _dihedral(x, box, a, b, c, d)
+        g2 = _dihedral(x, box, b, c, d, e)
+        s1 = (g1[0] + np.pi) * cells              # grid coordinate, 0 at −π
+        s2 = (g2[0] + np.pi) * cells
+        if s1 >= n:
+            s1 -= n
+        if s2 >= n:
+            s2 -= n
+        i1 = min(int(s1), n - 1)
+        i2 = min(int(s2), n - 1)
+        tt = s1 - i1
+        tu = s2 - i2
+        m = map_index[t]
+        v = 0.0
+        dvdt = 0.0
+        dvdu = 0.0
+        for p in range(3, -1, -1):                # Horner in t over cubics in u
+            cp0 = coeff[m, i1, i2, p, 0]
+            cp1 = coeff[m, i1, i2, p, 1]
+            cp2 = coeff[m, i1, i2, p, 2]
+            cp3 = coeff[m, i1, i2, p, 3]
+            row = ((cp3 * tu + cp2) * tu + cp1) * tu + cp0
+            drow = (3.0 * cp3 * tu + 2.0 * cp2) * tu + cp1
+            dvdt = dvdt * tt + v                  # d/dt of the Horner sum, before updating v
+            v = v * tt + row
+            dvdu = dvdu * tt + drow
+        energy += v
+        _add_dihedral_force(forces_out, a, b, c, d, dvdt * cells, g1)
+        _add_dihedral_force(forces_out, b, c, d, e, dvdu * cells, g2)
     return energy
 
 

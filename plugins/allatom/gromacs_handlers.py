@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import bonded as b
+from .cmap import gromacs_cmap
 
 __all__ = ["HANDLERS"]
 
@@ -85,5 +86,6 @@ HANDLERS = {
     "gromacs:pairs:1": _pairs,
     "gromacs:pairs:2": _pairs2,
     "gromacs:position_restraints:1": _posres,
+    "gromacs:cmap:1": gromacs_cmap,
 }
 

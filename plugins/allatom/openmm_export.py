@@ -32,6 +32,8 @@ import numpy as np
 
 from mdzoom.core import COULOMB
 
+from .cmap import openmm_cmap
+
 __all__ = ["OPENMM_CONVERTERS"]
 
 
@@ -192,4 +194,5 @@ OPENMM_CONVERTERS = {
     "openmm:RyckaertBellemans": ryckaert_bellemans,
     "openmm:Pairs14": pairs14,
     "openmm:PositionRestraints": position_restraints,
+    "openmm:CMAPTorsions": openmm_cmap,
 }
