@@ -2,7 +2,8 @@
 
 Atoms are placed from per-bead fragment templates (``data/<forcefield>/*.json``, derived
 from one reference AA structure and the forward mapping definitions; format and frame
-construction in ``data/README.md``), chirality is checked by signed volume and repaired,
+construction in ``data/README.md``; a fused ring system such as cholesterol's as one
+rigid body fitted to the beads it fills), chirality is checked by signed volume and repaired,
 so is the cis/trans form of double and amide bonds (then held by a torsion restraint);
 proteins are placed residue by residue (``protein.py``: backbone fragments, ideal trans
 peptide units, amino-acid templates in ``data/<forcefield>/aminoacids``),

@@ -233,7 +233,7 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
         xs = place_molecules(t, beads, rng)                   # (count*cluster, n_t, 3)
         if t.chiral:
             report["chiral_centres"] += len(t.chiral) * len(xs)
-            report["chiral_fixed"] += fix_chirality(t, xs)
+            report["chiral_fixed"] += fix_chirality(t, xs, d.graph)
         n_mol = len(xs)
         n_at = mt.n_particles
         if t.stereo:

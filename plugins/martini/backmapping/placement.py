@@ -5,8 +5,11 @@ each bead's fragment is rotated about the bead by the weighted Kabsch fit of its
 reference beads onto the actual ones (frame construction: ``templates``). Clustered
 beads (water, ``cluster = 4``) get four molecules on the vertices of a regular
 tetrahedron around the bead (O–O 0.28 nm, hydrogens pointing outwards, random spin).
-Chirality is then checked by signed volume and repaired (``fix_chirality``), and so is
-the cis/trans form of every double and amide bond (``fix_stereo``).
+A rigid ring system (``template.rigid``, e.g. cholesterol's four fused rings) is then
+placed over those atoms as one body: a single weighted Kabsch fit, with translation, of
+its stored bead centres onto the actual ones. Chirality is then checked by signed volume
+and repaired (``fix_chirality``), and so is the cis/trans form of every double and amide
+bond (``fix_stereo``).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ import numpy as np
 from ..mapping.clustering import minimum_image
 from .templates import bead_graph, dihedral
 
-__all__ = ["place_molecules", "fix_chirality", "chirality_ok", "check_double_bonds",
+__all__ = ["place_molecules", "place_rigid", "fix_chirality", "chirality_ok", "check_double_bonds",
            "stereo_ok", "fix_stereo", "WATER_OO"]
 
 WATER_OO = 0.28          # [nm] O–O distance inside a placed cluster of four waters
+JUNCTION_WEIGHT = 3.0    # weight of each rigid-unit atom in the fit of a bead it shares
 
 
 def _kabsch(p, q, w):
@@ -77,6 +81,46 @@ def place_molecules(template, beads, rng):
         rot = _kabsch(p, q, w)
         out[:, mine] = beads[:, b, None, :] + np.einsum("cij,aj->cai", rot,
                                                         template.local[mine])
+    if template.rigid:
+        place_rigid(template, beads, out)
+    return out
+
+
+def place_rigid(template, beads, out):
+    """Put the atoms of every rigid unit of ``template`` (``template.rigid``) into ``out``
+    (count, n_atoms, 3), in place: the rotation and translation that best fit the unit's
+    stored bead centres onto ``beads`` (count, n_beads, 3) (Kabsch about the centroids,
+    equal weights), applied to its stored atom positions.
+
+    A bead holding atoms of a unit and atoms outside it (cholesterol's C1: C17 of ring D
+    and the start of the tail) is then refitted, rotation and translation, on its unit
+    atoms as the unit placed them (weight ``JUNCTION_WEIGHT`` each), its own centre
+    (weight 1) and its reference beads (1/hops), and the fit places its other atoms: the
+    bonds across the junction keep their lengths, and a stereocentre there (C17, C20)
+    sees its neighbours in the template's arrangement instead of the bead's own scatter."""
+    pos = {k: i for i, k in enumerate(template.labels)}
+    in_unit = np.zeros(template.n_atoms, bool)
+    for ub, ref, keys, xyz in template.rigid:
+        q = beads[:, ub]
+        c = q.mean(axis=1)
+        rot = _kabsch(ref - ref.mean(axis=0), q - c[:, None], np.ones(len(ub)))
+        idx = [pos[k] for k in keys]
+        out[:, idx] = c[:, None] + np.einsum("cij,aj->cai", rot, xyz - ref.mean(axis=0))
+        in_unit[idx] = True
+    for b in range(len(template.beads)):
+        mine = template.owner == b
+        anchor, free = np.flatnonzero(mine & in_unit), np.flatnonzero(mine & ~in_unit)
+        if not len(anchor) or not len(free):
+            continue
+        refs, p = template.ref[b]
+        pts = np.concatenate([template.local[anchor], np.zeros((1, 3)), p])
+        q = np.concatenate([out[:, anchor], beads[:, [b]], beads[:, refs]], axis=1)
+        w = np.concatenate([np.full(len(anchor), JUNCTION_WEIGHT), [1.0],
+                            1.0 / np.asarray(template.ref_hops[b], dtype=float)])
+        pc = w @ pts / w.sum()
+        qc = np.einsum("m,cmi->ci", w, q) / w.sum()
+        rot = _kabsch(pts - pc, q - qc[:, None], w)
+        out[:, free] = qc[:, None] + np.einsum("cij,aj->cai", rot, template.local[free] - pc)
     return out
 
 
@@ -131,10 +175,64 @@ def _place_cluster(template, centres, rng):
     return pos[:, None, :] + np.einsum("nij,aj->nai", full, local)
 
 
-def fix_chirality(template, x):
+def _rotations_between(u, v):
+    """Rotation matrices (n, 3, 3) taking unit vectors u (n, 3) onto v (n, 3)
+    (about u × v; by π about a normal of u when they are opposite)."""
+    axis = np.cross(u, v)
+    sn = np.linalg.norm(axis, axis=1)
+    cs = np.sum(u * v, axis=1)
+    flip = sn < 1e-9
+    if flip.any():
+        a = np.where(np.abs(u[flip, :1]) < 0.9, [[1.0, 0, 0]], [[0, 1.0, 0]])
+        axis[flip] = np.cross(u[flip], a)
+        sn[flip] = np.linalg.norm(axis[flip], axis=1)
+    k = axis / sn[:, None]
+    ang = np.arctan2(sn, cs)
+    ang[flip] = np.where(cs[flip] < 0, np.pi, 0.0)
+    kx = np.zeros((len(u), 3, 3))
+    kx[:, 0, 1], kx[:, 0, 2], kx[:, 1, 2] = -k[:, 2], k[:, 1], -k[:, 0]
+    kx[:, 1, 0], kx[:, 2, 0], kx[:, 2, 1] = k[:, 2], -k[:, 1], k[:, 0]
+    return np.eye(3)[None] + np.sin(ang)[:, None, None] * kx + \
+        (1 - np.cos(ang))[:, None, None] * np.einsum("nij,njk->nik", kx, kx)
+
+
+def _moved_branch(template, centre, a, b, d, graph):
+    """Template indices of the substituent of ``centre`` that ``fix_chirality`` puts back
+    (root first): its hydrogen; or, with four heavy neighbours, the one not among a, b,
+    d with its whole branch (its heavy atoms and their hydrogens) when that bond is in
+    no ring; [] when there is none (all four in rings, or no ``graph``)."""
+    pos = {k: i for i, k in enumerate(template.labels)}
+    if f"{centre}:H1" in pos:
+        return [pos[f"{centre}:H1"]]
+    if graph is None:
+        return []
+    from .templates import _branch
+
+    node = {a_["label"]: n for n, a_ in graph.nodes(data=True)}
+    c = node[centre]
+    rest = [m for m in graph[c] if graph.nodes[m]["label"] not in (a, b, d)]
+    if len(rest) != 1:
+        return []
+    br = _branch(graph, c, rest[0])
+    if br is None:
+        return []
+    heavy = [rest[0]] + sorted(br - {rest[0]})
+    keys = [graph.nodes[m]["label"] for m in heavy]
+    keys += [k for k in template.labels if k.split(":")[0] in keys and ":" in k]
+    return [pos[k] for k in keys if k in pos]
+
+
+def fix_chirality(template, x, graph=None):
     """Check every chiral centre of ``x`` (count, n_atoms, 3) against the template's
     handedness and repair the inverted ones in place: the centre is reflected through the
-    plane of its three heavy neighbours and its hydrogen put back opposite them.
+    plane of its three heavy neighbours a, b, d (so its bonds to them keep their
+    lengths) and its fourth substituent put back opposite them, along 3x − a − b − d —
+    the hydrogen at 0.11 nm, or, for a centre with four heavy neighbours (a ring-fusion
+    carbon with a methyl, cholesterol's C10 and C13), that neighbour's whole non-ring
+    branch turned rigidly onto the new direction at its old bond length (needs
+    ``graph``, the definition graph; without it, or when all four bonds are ring bonds,
+    only the centre moves). The ring atoms a, b, d stay where they are, so a ring is
+    never torn open; the relaxation then evens out the angles around the centre.
 
     Returns the number of centres repaired."""
     pos = {k: i for i, k in enumerate(template.labels)}
@@ -150,13 +248,23 @@ def fix_chirality(template, x):
         n = np.cross(xb[bad] - xa[bad], xd[bad] - xa[bad])
         n /= np.linalg.norm(n, axis=1, keepdims=True)
         h = np.sum((xc[bad] - xa[bad]) * n, axis=1, keepdims=True)
-        new_c = xc[bad] - 2 * h * n
+        old_c = xc[bad].copy()
+        new_c = old_c - 2 * h * n
         x[bad, ic] = new_c
-        hk = pos.get(f"{centre}:H1")
-        if hk is not None:
-            out = 3 * new_c - xa[bad] - xb[bad] - xd[bad]
-            out /= np.linalg.norm(out, axis=1, keepdims=True)
-            x[bad, hk] = new_c + 0.11 * out
+        out = 3 * new_c - xa[bad] - xb[bad] - xd[bad]
+        out /= np.linalg.norm(out, axis=1, keepdims=True)
+        branch = _moved_branch(template, centre, a, b, d, graph)
+        if not branch:
+            continue
+        if ":" in template.labels[branch[0]]:                   # the centre's hydrogen
+            x[bad, branch[0]] = new_c + 0.11 * out
+            continue
+        root = x[bad, branch[0]]
+        v = root - old_c
+        length = np.linalg.norm(v, axis=1, keepdims=True)
+        rot = _rotations_between(v / length, out)
+        x[np.ix_(np.flatnonzero(bad), branch)] = (new_c + length * out)[:, None] + \
+            np.einsum("nij,naj->nai", rot, x[bad][:, branch] - root[:, None])
     return fixed
 
 

@@ -20,6 +20,16 @@ beads belongs to the one with the larger weight, the first on a tie; hydrogens f
 their heavy atom). Placement fits the stored ``ref`` onto the actual neighbour beads by
 a weighted rotation about ``B`` (Kabsch; weight 1/hops), which needs no explicit frame
 and stays defined when the neighbours are nearly collinear.
+
+Rigid ring systems
+------------------
+A fused ring system (``rigid_units``: a ring block of the heavy-atom graph with its
+one-atom substituents — methyls, hydroxyl and carbonyl O) whose atoms fill three or more
+beads is placed as one rigid body instead: one weighted Kabsch fit with translation of
+the stored bead centres (``rigid[*].ref_xyz``) onto the actual ones, applied to all its
+atoms (``rigid[*].xyz``). A proper rotation cannot invert a stereocentre, and one fit
+over many beads averages out the scatter of the individual beads, where bead-by-bead
+placement rotates each bead's atoms on its own and breaks the ring bonds between them.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ from ..mapping.matching import _heavy_labels, element_of
 
 __all__ = ["BackmapTemplate", "derive_template", "save_template", "load_template",
            "load_templates", "bead_graph", "match_labels", "stereo_bonds", "stereo_states",
-           "TEMPLATE_DIR", "FRAME_HOPS"]
+           "stereocentres", "rigid_units", "TEMPLATE_DIR", "FRAME_HOPS"]
 
 TEMPLATE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
 FRAME_HOPS = 3
@@ -60,11 +70,16 @@ class BackmapTemplate:
     elements : list[str]
     owner : (n,) int           bead each atom is placed from
     local : (n, 3) float       atom position in its bead's frame [nm]
-    chiral : list[(centre, a, b, c, sign)]   labels; sign of det(a−x, b−x, c−x)
+    chiral : list[(centre, a, b, c, sign)]   labels; sign of det(a−x, b−x, c−x): every
+        stereocentre (``stereocentres``); a, b, c are its heavy neighbours but the one
+        that repair moves (its H, else its smallest non-ring branch)
     double_bonds : list[(a, b, c, d, "cis"|"trans")]   torsion a–b=c–d about each
         non-ring double bond (``stereo_bonds``), its form in the reference structure
     amide_bonds : list[(a, b, c, d, "cis"|"trans")]    torsion a–C(=O)–N–d about each
         amide (peptide) bond, its form in the reference structure
+    rigid : list[(list[int], (k, 3) array, list[str], (m, 3) array)]   per rigid ring
+        system (``rigid_units``): its beads, their centres and its atoms' keys and
+        positions, both about the beads' centroid [nm]
     source : str
     """
 
@@ -82,6 +97,7 @@ class BackmapTemplate:
     chiral: list = field(default_factory=list)
     double_bonds: list = field(default_factory=list)
     amide_bonds: list = field(default_factory=list)
+    rigid: list = field(default_factory=list)
     source: str = ""
 
     @property
@@ -214,13 +230,16 @@ def derive_template(d: MappingDefinition, mt, positions, *, forcefield, source="
         mine = owner == b
         local[mine] = (x[idx[mine]] - centres[b]) @ rot.T
     chiral = []
-    for n, a in d.graph.nodes(data=True):
-        nb = sorted(d.graph[n], key=lambda m: d.graph.nodes[m]["label"])
-        if a["n_h"] == 1 and len(nb) == 3 and a["element"] == "C":
-            names = [d.graph.nodes[m]["label"] for m in nb]
-            xc = x[lab2idx[a["label"]]]
-            s = _signed_volume(xc, *(x[lab2idx[m]] for m in names))
-            chiral.append((a["label"], *names, 1 if s > 0 else -1))
+    for centre, names, _ in stereocentres(d.graph):
+        s = _signed_volume(x[lab2idx[centre]], *(x[lab2idx[m]] for m in names))
+        chiral.append((centre, *names, 1 if s > 0 else -1))
+    rigid = []
+    for beads, atoms in rigid_units(d):
+        keys = [k for k in labels if k.split(":")[0] in atoms]
+        c0 = centres[beads].mean(axis=0)
+        rot = _frame(centres[beads] - c0)
+        rigid.append((beads, (centres[beads] - c0) @ rot.T, keys,
+                      (x[[lab2idx[k] for k in keys]] - c0) @ rot.T))
     lab_xyz = {k: x[i] for k, i in lab2idx.items()}
     states = stereo_states(d.graph, lab_xyz)
     double = [r[:5] for r in states if r[5] == "double"]
@@ -229,7 +248,105 @@ def derive_template(d: MappingDefinition, mt, positions, *, forcefield, source="
                            forcefield=forcefield, beads=list(d.beads), cluster=d.cluster,
                            ref=ref, ref_hops=ref_hops, labels=labels, elements=elements,
                            owner=owner, local=local, chiral=chiral, double_bonds=double,
-                           amide_bonds=amide, source=source)
+                           amide_bonds=amide, rigid=rigid, source=source)
+
+
+def _equivalent(graph, centre, m1, m2):
+    """True when an automorphism of ``graph`` (nodes labelled by element and H count)
+    fixes ``centre`` and maps neighbour ``m1`` onto ``m2``: the two branches are the same
+    constitution, so ``centre`` is no stereocentre."""
+    from networkx.algorithms import isomorphism
+
+    def marked(m):
+        g = nx.Graph(graph)
+        for n, a in graph.nodes(data=True):
+            g.nodes[n]["key"] = (a["element"], a.get("n_h", 0), n == centre, n == m)
+        return g
+
+    gm = isomorphism.GraphMatcher(marked(m1), marked(m2),
+                                  node_match=lambda a, b: a["key"] == b["key"])
+    return gm.is_isomorphic()
+
+
+def _branch(graph, centre, m):
+    """Heavy atoms reached from neighbour ``m`` without passing ``centre`` — None when
+    that reaches the centre's other neighbours too (the bond is in a ring)."""
+    g = nx.Graph(graph)
+    g.remove_node(centre)
+    comp = nx.node_connected_component(g, m)
+    if any(o in comp for o in graph[centre] if o != m):
+        return None
+    return comp
+
+
+def stereocentres(graph):
+    """Tetrahedral stereocentres of a definition's heavy-atom graph.
+
+    A centre is an sp3 carbon (four neighbours, hydrogens included, at most one of them
+    H) whose heavy neighbours lead into pairwise different branches: no automorphism of
+    the graph (elements, H counts) fixes it and swaps two of them. This takes ring-fusion
+    carbons with no H (cholesterol's C10, C13) and leaves out prochiral ones (the C25 of
+    an iso-propyl end, whose two methyls are alike).
+
+    Returns
+    -------
+    list[(centre, (a, b, c), moved)]   labels, in graph order. ``moved`` is the
+        substituent that ``fix_chirality`` puts back on the other side — the H, or with
+        four heavy neighbours the one heading the smallest branch that is not in a ring
+        (a methyl), None when all four bonds are ring bonds; a, b, c are the other
+        three heavy neighbours, sorted by label.
+    """
+    nodes = graph.nodes
+
+    def lab(n):
+        return str(nodes[n]["label"])
+
+    out = []
+    for n, a in graph.nodes(data=True):
+        nh = int(a.get("n_h", 0))
+        nb = sorted(graph[n], key=lab)
+        if a["element"] != "C" or nh > 1 or len(nb) + nh != 4:
+            continue
+        if any(nodes[m1]["element"] == nodes[m2]["element"] and
+               _equivalent(graph, n, m1, m2) for i, m1 in enumerate(nb) for m2 in nb[i + 1:]):
+            continue
+        if nh == 1:
+            out.append((lab(n), tuple(lab(m) for m in nb), f"{lab(n)}:H1"))
+            continue
+        sizes = [(len(b), lab(m), m) for m in nb if (b := _branch(graph, n, m)) is not None]
+        moved = min(sizes)[2] if sizes else None
+        rest = [m for m in nb if m != moved][:3]
+        out.append((lab(n), tuple(lab(m) for m in rest),
+                    lab(moved) if moved is not None else None))
+    return out
+
+
+def rigid_units(d: MappingDefinition, min_beads=3):
+    """Ring systems placed as one rigid body: ``[(beads, heavy-atom labels)]``.
+
+    A unit is a ring block of the definition's heavy-atom graph (a biconnected component
+    with a cycle; blocks sharing an atom — spiro rings — merged) plus the heavy atoms
+    bonded only to it (methyls, OH, =O). Its beads are those holding at least half of
+    their heavy-atom weight in the unit; a unit with fewer than ``min_beads`` such beads
+    (nothing to fit a rotation on) is left to bead-by-bead placement.
+    """
+    g = d.graph
+    blocks = [set(b) for b in nx.biconnected_components(g) if len(b) > 2]
+    merged = []
+    for b in blocks:
+        for m in [m for m in merged if m & b]:
+            b |= m
+            merged.remove(m)
+        merged.append(b)
+    out = []
+    for atoms in merged:
+        atoms = set(atoms)
+        atoms |= {m for n in list(atoms) for m in g[n] if m not in atoms and g.degree(m) == 1}
+        beads = [b for b, w in enumerate(d.weights)
+                 if w and sum(v for k, v in w.items() if k in atoms) >= 0.5 * sum(w.values())]
+        if len(beads) >= min_beads:
+            out.append((beads, {g.nodes[n]["label"] for n in atoms}))
+    return out
 
 
 # Valences of the atoms that can carry a double bond in the graph criterion below.
@@ -360,6 +477,10 @@ def save_template(t: BackmapTemplate, path):
         "double_bonds": [list(c) for c in t.double_bonds],
         "amide_bonds": [list(c) for c in t.amide_bonds],
     }
+    if t.rigid:
+        data["rigid"] = [{"beads": [int(b) for b in beads], "ref_xyz": [r4(v) for v in ref],
+                          "atoms": list(keys), "xyz": [r4(v) for v in xyz]}
+                         for beads, ref, keys, xyz in t.rigid]
     with open(path, "w") as fh:
         json.dump(data, fh, indent=1)
         fh.write("\n")
@@ -383,6 +504,9 @@ def load_template(path) -> BackmapTemplate:
         chiral=[tuple(c) for c in data.get("chiral", [])],
         double_bonds=[tuple(c) for c in data.get("double_bonds", [])],
         amide_bonds=[tuple(c) for c in data.get("amide_bonds", [])],
+        rigid=[(list(r["beads"]), np.array(r["ref_xyz"], dtype=float).reshape(-1, 3),
+                list(r["atoms"]), np.array(r["xyz"], dtype=float).reshape(-1, 3))
+               for r in data.get("rigid", [])],
         source=data.get("source", ""))
 
 

@@ -24,7 +24,7 @@ Outputs, in this folder:
   (the ``--ff`` file a user would pass).
 
 The GROMACS topology is ParmEd's conversion of the OpenMM system, parameters inline.
-CHARMM36's CMAP correction is left out (mdzoom has no CMAP term yet); its tabulated LJ
+CHARMM36's CMAP correction is left out (made before mdzoom had CMAP); its tabulated LJ
 goes into plain LJ as in ``tests/data/martini_mapping/make_aa_patch.py``.
 Dev-only tools: ``pip install openmm parmed``.
 

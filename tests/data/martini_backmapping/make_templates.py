@@ -6,11 +6,14 @@ molecule each, through the forward mapping definitions (``mapping/data/martini3`
 
 - POPC, TIP3P water (one molecule → ``W``), Na⁺, Cl⁻: the first of each in
   ``tests/data/martini_mapping/popc_patch.gro`` (CHARMM36, OpenMM's equilibrated patch);
-- DPPC: ``tests/data/martini_mapping/dppc.gro``.
+- DPPC: ``tests/data/martini_mapping/dppc.gro``;
+- CHOL (Martini 3 cholesterol): the CHARMM36 cholesterol (CHL1) of
+  ``tests/data/martini_mapping/chol.gro`` (energy-minimised, ``make_chol.py`` there).
 
-Force-field files (this folder): ``charmm36_popc_patch.itp`` and ``charmm36_dppc.itp``
-are ``popc_patch.top`` / ``dppc.top`` without ``[ system ]`` and ``[ molecules ]``: the
-parameters and molecule types a user would pass with ``--ff``.
+Force-field files (this folder): ``charmm36_popc_patch.itp``, ``charmm36_dppc.itp`` and
+``charmm36_chol.itp`` are ``popc_patch.top`` / ``dppc.top`` / ``chol.top`` without
+``[ system ]`` and ``[ molecules ]``: the parameters and molecule types a user would pass
+with ``--ff``.
 
     python tests/data/martini_backmapping/make_templates.py
 """
@@ -51,7 +54,7 @@ def main():
     os.makedirs(outdir, exist_ok=True)
     jobs = [("popc_patch", "POPC", "POPC", "popc.json"), ("popc_patch", "HOH", "water", "water.json"),
             ("popc_patch", "SOD", "Na+", "na.json"), ("popc_patch", "CLA", "Cl-", "cl.json"),
-            ("dppc", "DPPC", "DPPC", "dppc.json")]
+            ("dppc", "DPPC", "DPPC", "dppc.json"), ("chol", "CHL1", "CHOL", "chol.json")]
     for stem, mtname, dname, fname in jobs:
         top, x, box = load_aa(os.path.join(MAPDATA, f"{stem}.top"),
                               os.path.join(MAPDATA, f"{stem}.gro"))
@@ -68,9 +71,11 @@ def main():
         t = derive_template(d, mt, xs, forcefield="charmm36",
                             source=f"tests/data/martini_mapping/{stem}.gro, first {mtname}")
         save_template(t, os.path.join(outdir, fname))
-        print("wrote", fname, t.n_atoms, "atoms", "chiral", t.chiral, "double", t.double_bonds)
+        print("wrote", fname, t.n_atoms, "atoms", "chiral", t.chiral, "double", t.double_bonds,
+              "rigid", [(beads, len(keys)) for beads, _, keys, _ in t.rigid])
     strip_top(os.path.join(MAPDATA, "popc_patch.top"), os.path.join(HERE, "charmm36_popc_patch.itp"))
     strip_top(os.path.join(MAPDATA, "dppc.top"), os.path.join(HERE, "charmm36_dppc.itp"))
+    strip_top(os.path.join(MAPDATA, "chol.top"), os.path.join(HERE, "charmm36_chol.itp"))
 
 
 if __name__ == "__main__":
