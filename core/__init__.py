@@ -22,7 +22,8 @@ from .force import BindContext, BoundForce, Force, ForceEvaluator
 from .integrators import Brownian, Integrator, LangevinBAOAB, VelocityVerlet
 from .neighbours import NeighbourList
 from .nonbonded import LennardJones, Nonbonded
-from .outputs import CheckpointOutput, EnergyLog, EnergyRecorder, H5MDOutput, Output
+from .outputs import (AnalysisOutput, CheckpointOutput, EnergyLog, EnergyRecorder,
+                      H5MDOutput, Output)
 from .plugins import Finding, PluginManager, Registry, get_plugin_manager, hookimpl
 from .results import Results
 from .simulation import Simulation
@@ -42,15 +43,18 @@ __all__ = [
     "Nonbonded", "LennardJones", "HarmonicBond", "PythonForce",
     "Integrator", "VelocityVerlet", "LangevinBAOAB", "Brownian",
     "Simulation", "Output", "EnergyLog", "EnergyRecorder", "H5MDOutput", "CheckpointOutput",
+    "AnalysisOutput",
     "every", "Results",
     "PluginManager", "Registry", "Finding", "get_plugin_manager", "hookimpl",
     "fcc_lattice", "maxwell_boltzmann", "remove_com_motion",
     "DistanceConstraints", "Settle", "ConstraintError",
 ]
 
-from .virtual_sites import VirtualSites3, VirtualSitesN  # noqa: E402
+from .virtual_sites import (VirtualSites3, VirtualSites3FAD, VirtualSites3FD,  # noqa: E402
+                            VirtualSites3OUT, VirtualSitesN)
 
-__all__ += ["VirtualSites3", "VirtualSitesN"]
+__all__ += ["VirtualSites3", "VirtualSites3FD", "VirtualSites3FAD", "VirtualSites3OUT",
+            "VirtualSitesN"]
 
 from .thermostats import Berendsen, NoseHooverChain, Thermostat, VRescale  # noqa: E402
 

@@ -31,7 +31,9 @@ pair lists inside a molecule): **pair and long-range forces between molecules mu
 implement ``compute_virial``**, and forces coupling to absolute positions (position
 restraints, external fields) have a virial that depends on the reference, which the
 fallback does not know. Virtual sites built as linear combinations of their
-constructing atoms (weights summing to 1) leave the virial unchanged when spread.
+constructing atoms (weights summing to 1) leave the virial unchanged when spread;
+non-linear ones (``[ virtual_sites3 ]`` 3fd, 3fad, 3out) add GROMACS's correction to it
+as they spread (``spread(x, f, box, virial=...)``), so Ξ is that of the real atoms.
 
 Energies only where reported. ``Simulation.run`` sets ``evaluator.energy_requested =
 False`` for the force evaluations whose step no output reports (and not the last of a
@@ -166,9 +168,14 @@ class ForceEvaluator:
             self.neighbours.update(state.positions, state.box)
         return f
 
-    def _spread_virtual_site_forces(self, state, f):
+    def _spread_virtual_site_forces(self, state, f, virial=None):
+        """Spread the site forces (last description first); with ``virial`` (3, 3) the
+        non-linear constructions add their virial correction to it."""
         for vs in reversed(self.virtual_sites):
-            vs.spread(state.positions, f, state.box)
+            if virial is None:
+                vs.spread(state.positions, f, state.box)
+            else:
+                vs.spread(state.positions, f, state.box, virial=virial)
 
     def _compute_forces_only(self, state, forces_out=None) -> float:
         f = self._begin(state, forces_out)
@@ -207,7 +214,7 @@ class ForceEvaluator:
                 f += fb
             total += e
             _file_terms(terms, b, e)
-        self._spread_virtual_site_forces(state, f)
+        self._spread_virtual_site_forces(state, f, vir)
         terms["Potential"] = total
         self.energy = total
         self.terms = terms

@@ -12,7 +12,9 @@ written in the topology (degrees stay degrees); ``context`` a ``GromacsContext``
 the defaults, per-atom charges/types and the frame (for position restraints).
 
 The core itself handles ``[ settles ]``, ``[ constraints ]``, ``[ virtual_sites3 ]``
-(function 1 becomes a ``VirtualSites3`` in ``System.virtual_sites``) and
+(functions 1 ``3``, 2 ``3fd``, 3 ``3fad``, 4 ``3out`` become one ``VirtualSites3``,
+``VirtualSites3FD``, ``VirtualSites3FAD``, ``VirtualSites3OUT`` per function in
+``System.virtual_sites``, with the topology's parameters; 3fad's θ [deg], d [nm]) and
 ``[ virtual_sitesn ]`` (functions 1, 2, 3 become one ``VirtualSitesN`` per function, with
 the weights the reader resolved: 1, the constructing atoms' ``[ atoms ]`` masses — in
 Martini the site itself has mass 0 and its constructing beads carry the mass — or the
@@ -166,8 +168,12 @@ def build_system(top, frame, mdp=None, registry=None):
     from .constraints import DistanceConstraints, Settle
     from .nonbonded import Nonbonded
     from .plugins import get_plugin_manager
-    from .virtual_sites import VirtualSites3, VirtualSitesN
+    from .virtual_sites import (VirtualSites3, VirtualSites3FAD, VirtualSites3FD,
+                                VirtualSites3OUT, VirtualSitesN)
 
+    # [ virtual_sites3 ] function → description; parameters in topology order (3fad: θ, d)
+    _VSITES3 = {1: VirtualSites3, 2: VirtualSites3FD, 3: VirtualSites3FAD,
+                4: VirtualSites3OUT}
     registry = registry or get_plugin_manager().registry
     topology = topology_from_gromacs(top)
     if frame.positions.shape[0] != topology.n_particles:
@@ -210,11 +216,14 @@ def build_system(top, frame, mdp=None, registry=None):
             constraints.append(Settle(atoms[:, 0], float(p[0, 0]), float(p[0, 1])))
             continue
         if section == "virtual_sites3":
-            if func != 1:
+            if func not in _VSITES3:
                 raise NotImplementedError(f"[ virtual_sites3 ] function {func} is not "
-                                          "supported; available: 1")
+                                          "supported; available: 1 (3), 2 (3fd), 3 (3fad), "
+                                          "4 (3out)")
             p = np.asarray(params, dtype=float)
-            virtual_sites.append(VirtualSites3(atoms[:, 0], atoms[:, 1:4], p[:, 0], p[:, 1]))
+            kind = _VSITES3[func]
+            virtual_sites.append(kind(atoms[:, 0], atoms[:, 1:4],
+                                      *(p[:, c] for c in range(p.shape[1]))))
             continue
         if section == "constraints":
             p = np.asarray(params, dtype=float)

@@ -11,8 +11,15 @@ Who converts what
 -----------------
 The core converts what the core owns: ``Nonbonded`` (with the ``PME`` / ``EwaldSum``
 reciprocal part that goes with it), constraints (``DistanceConstraints``, ``Settle`` →
-``System.addConstraint``; OpenMM recognises rigid waters and uses SETTLE), masses and the
-box. Every other force description is converted by its owner, looked up in this order:
+``System.addConstraint``; OpenMM recognises rigid waters and uses SETTLE), virtual sites
+(``VirtualSites3`` → ``ThreeParticleAverageSite``, ``VirtualSites3OUT`` →
+``OutOfPlaneSite``, ``VirtualSites3FD`` / ``VirtualSites3FAD`` → ``LocalCoordinatesSite``
+with x̂ along the site's direction from atom i and ŷ in the plane of i, j, k;
+``VirtualSitesN`` → ``Two``/``ThreeParticleAverageSite`` or, for 4 atoms or more, a
+``LocalCoordinatesSite`` with a zero offset whose frame comes from the first three
+atoms, which must not be collinear), masses and the box. OpenMM builds virtual sites
+without periodic images: molecules must be whole in the positions it gets, as for its
+constraints. Every other force description is converted by its owner, looked up in this order:
 
 1. a method on the description, ``force.to_openmm(system, openmm) -> list[openmm.Force]``;
 2. a converter in the registry, registered as a *force* named ``"openmm:<ClassName>"``
@@ -303,6 +310,8 @@ def to_openmm(system, state=None, *, registry=None, separate_dispersion=False):
         else:
             raise NotImplementedError(f"cannot export constraint {type(c).__name__} to "
                                       "OpenMM; available: DistanceConstraints, Settle")
+    for vs in getattr(system, "virtual_sites", ()):
+        _add_virtual_sites(omm, vs, mm)
     reciprocal = [f for f in system.forces if isinstance(f, (PME, EwaldSum))]
     nonbonded = [f for f in system.forces if isinstance(f, Nonbonded)]
     if reciprocal and not any(f.coulomb in ("pme", "ewald") for f in nonbonded):
@@ -340,6 +349,62 @@ def to_openmm(system, state=None, *, registry=None, separate_dispersion=False):
         omm.addForce(f)
     positions = None if state is None else np.array(state.positions, dtype=np.float64)
     return omm, positions, tuple(vecs)
+
+
+def _add_virtual_sites(omm, vs, mm):
+    """Set OpenMM virtual sites for one mdzoom description (see the module doc)."""
+    from .virtual_sites import (VirtualSites3, VirtualSites3FAD, VirtualSites3FD,
+                                VirtualSites3OUT, VirtualSitesN)
+
+    def vec(*v):
+        return mm.Vec3(*map(float, v))
+
+    kind = type(vs)
+    if kind is VirtualSitesN:
+        for v, s in enumerate(vs.sites):
+            lo, hi = int(vs.offsets[v]), int(vs.offsets[v + 1])
+            atoms = [int(a) for a in vs.atoms[lo:hi]]
+            w = vs.weights[lo:hi] / vs.weights[lo:hi].sum()
+            if len(atoms) == 1:
+                raise NotImplementedError(f"VirtualSitesN site {int(s)} has one constructing "
+                                          "atom; OpenMM has no one-particle virtual site")
+            if len(atoms) == 2:
+                site = mm.TwoParticleAverageSite(*atoms, *map(float, w))
+            elif len(atoms) == 3:
+                site = mm.ThreeParticleAverageSite(*atoms, *map(float, w))
+            else:     # the frame only orients a zero offset: x and y from the first three
+                x_w = np.zeros(len(atoms))
+                y_w = np.zeros(len(atoms))
+                x_w[:2] = (-1.0, 1.0)
+                y_w[[0, 2]] = (-1.0, 1.0)
+                site = mm.LocalCoordinatesSite(atoms, list(map(float, w)), list(map(float, x_w)),
+                                               list(map(float, y_w)), vec(0, 0, 0))
+            omm.setVirtualSite(int(s), site)
+        return
+    if kind not in (VirtualSites3, VirtualSites3FD, VirtualSites3FAD, VirtualSites3OUT):
+        raise NotImplementedError(f"cannot export virtual sites {kind.__name__} to OpenMM; "
+                                  "available: VirtualSites3, VirtualSites3FD, "
+                                  "VirtualSites3FAD, VirtualSites3OUT, VirtualSitesN")
+    for n, s in enumerate(vs.sites):
+        i, j, k = (int(a) for a in vs.atoms[n])
+        if kind is VirtualSites3:                    # x_i + a r_ij + b r_ik
+            a, b = float(vs.a[n]), float(vs.b[n])
+            site = mm.ThreeParticleAverageSite(i, j, k, 1.0 - a - b, a, b)
+        elif kind is VirtualSites3OUT:               # the same definition in OpenMM
+            site = mm.OutOfPlaneSite(i, j, k, float(vs.a[n]), float(vs.b[n]), float(vs.c[n]))
+        elif kind is VirtualSites3FD:
+            # x̂ along t = r_ij + a r_jk = −x_i + (1 − a) x_j + a x_k; site at b x̂
+            a = float(vs.a[n])
+            site = mm.LocalCoordinatesSite(i, j, k, vec(1, 0, 0), vec(-1, 1 - a, a),
+                                           vec(0, -1, 1), vec(vs.b[n], 0, 0))
+        else:
+            # x̂ along r_ij, ŷ the part of r_jk normal to it (OpenMM's ŷ = ẑ × x̂ with
+            # ẑ ∝ x̂ × r_jk): site at (d cos θ, d sin θ, 0)
+            th = np.deg2rad(float(vs.theta[n]))
+            d = float(vs.d[n])
+            site = mm.LocalCoordinatesSite(i, j, k, vec(1, 0, 0), vec(-1, 1, 0),
+                                           vec(0, -1, 1), vec(d * np.cos(th), d * np.sin(th), 0))
+        omm.setVirtualSite(int(s), site)
 
 
 def _group_names(omm_system):
