@@ -197,8 +197,13 @@ def backmap(cg_topology, cg_positions, box, templates, ff_files, *, forcefield="
             if type_cache[cg_name] is not None and ptemplates is not None:
                 plan = type_cache[cg_name]
                 nb = len(plan.beads)
-                beads = x_cg[off_cg:off_cg + count * nb].reshape(count, nb, 3).copy()
-                off_cg += count * nb
+                stride = cg_particles_per_copy(cg_topology, cg_name, nb)
+                beads = x_cg[off_cg:off_cg + count * stride].reshape(
+                    count, stride, 3)[:, :nb].copy()
+                off_cg += count * stride
+                if stride > nb:
+                    report["virtual_sites_skipped"] = report.get("virtual_sites_skipped", 0) \
+                        + count * (stride - nb)
                 xs, tors = _protein_block(plan, beads, box, ptemplates, report)
                 n_at = plan.n_particles
                 tors_atoms.append((off_aa + np.arange(count)[:, None, None] * n_at +
@@ -375,6 +380,50 @@ def _add_names(mt, n_mol, names, resnames, resids, resid, heavy, molecules):
     return names, resnames, resids, resid, heavy, molecules
 
 
+#: protonation/tautomer residue names (CHARMM, AMBER) → the amino acid, for comparing the
+#: residue names of CG beads (martinize2 keeps the input's, e.g. HSD) with the plan's
+_RESIDUE_VARIANTS = {"HSD": "HIS", "HSE": "HIS", "HSP": "HIS", "HID": "HIS", "HIE": "HIS",
+                     "HIP": "HIS", "HIH": "HIS", "CYX": "CYS", "CYM": "CYS", "ASH": "ASP",
+                     "ASPP": "ASP", "GLH": "GLU", "GLUP": "GLU", "LYN": "LYS", "LSN": "LYS"}
+
+
+def _residue_kind(resname) -> str:
+    name = str(resname)[:5]
+    return _RESIDUE_VARIANTS.get(name, name)
+
+
+def cg_particles_per_copy(cg_topology, name, n_beads) -> int:
+    """Particles per copy of CG molecule ``name`` whose residues give ``n_beads`` beads.
+
+    More than ``n_beads`` when the CG molecule type (``cg_topology`` a core ``Topology``
+    or a parsed ``GromacsTopology``) carries extra *virtual sites* after the residue beads
+    — the Gō-model sites of GōMartini 3 (martinize2 ``-go``: one mass-less ``CA`` site on
+    every backbone bead, appended to the molecule): these are skipped, the residue beads
+    carry all the backmapping needs. Any other extra particle is an error. With only
+    ``[ molecules ]`` blocks (no molecule types), ``n_beads``.
+    """
+    masses = None
+    if hasattr(cg_topology, "molecule_type"):
+        try:
+            g = cg_topology.molecule_type(name).graph
+        except KeyError:
+            g = None
+        if g is not None:
+            masses = [float(g.nodes[i].get("mass", 1.0)) for i in range(g.number_of_nodes())]
+    elif isinstance(getattr(cg_topology, "molecule_types", None), dict) and \
+            name in cg_topology.molecule_types:
+        masses = [float(a.mass) for a in cg_topology.molecule_types[name].atoms]
+    if masses is None or len(masses) == n_beads:
+        return n_beads
+    extra = masses[n_beads:]
+    if len(masses) < n_beads or any(m > 0 for m in extra):
+        raise MappingError(
+            f"CG molecule {name!r} has {len(masses)} particles, its residues give {n_beads} "
+            "beads; backmapping skips only mass-less virtual sites after the residue beads "
+            "(Gō-model sites), and these are not")
+    return len(masses)
+
+
 def _find_protein_type(cg_name, aa_types, plans, off_cg, cg_names, cg_resnames, templates,
                        forcefield, ff_files):
     """The ProteinPlan of the all-atom molecule type that backmaps CG molecule
@@ -396,8 +445,8 @@ def _find_protein_type(cg_name, aa_types, plans, off_cg, cg_names, cg_resnames, 
             nb = len(p.beads)
             if list(cg_names[off_cg:off_cg + nb]) == p.beads and (
                     cg_resnames is None or
-                    [str(r)[:5] for r in cg_resnames[off_cg:off_cg + nb]] ==
-                    [str(r)[:5] for r in p.bead_resnames]):
+                    [_residue_kind(r) for r in cg_resnames[off_cg:off_cg + nb]] ==
+                    [_residue_kind(r) for r in p.bead_resnames]):
                 return p
     else:
         for p in cands:

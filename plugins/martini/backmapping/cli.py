@@ -101,9 +101,10 @@ def run_backmap(args) -> int:
 
 
 def _read_molecules(path, read_top, include_dirs):
-    """``[ molecules ]`` of a CG .top; the force-field #includes need not be found."""
+    """The parsed CG .top (its molecule types let backmapping skip Gō-model virtual
+    sites), or only its ``[ molecules ]`` when the force-field #includes are not found."""
     try:
-        return list(read_top(path, include_dirs=include_dirs).molecules)
+        return read_top(path, include_dirs=include_dirs)
     except Exception:                                     # missing Martini .itp files
         out, on = [], False
         with open(path) as fh:

@@ -105,28 +105,31 @@ def test_all_peptide_bonds_trans(original, roundtrip):
     assert rep["energy_terms"]["Torsion Rest. (backmap)"] < 1.0 * (N_RES - 1)
 
 
+def _chiral_rows(plan):
+    """(m, 4) atoms (centre, a, b, c) of every chiral centre the templates list."""
+    pt = load_protein_templates("charmm36")
+    return np.array([[r.heavy[k] for k in (centre, a, b, c)] for r in plan.residues
+                     for centre, a, b, c, _ in pt.residues[r.name].chiral])
+
+
+def _chiral_signs(pos, rows, box):
+    xc = pos[rows[:, 0]]
+    v = np.stack([minimum_image(pos[rows[:, k]] - xc, box) for k in (1, 2, 3)], axis=1)
+    return np.sign(np.linalg.det(v))
+
+
 def test_chirality_preserved(original, roundtrip):
     """Every Cα (L), Thr/Ile Cβ and the prochiral Val Cβ / Leu Cγ have the original's
     handedness, atom by atom (signed volume in the topology's own atom order)."""
     top, x, box, _ = original
     aa = roundtrip
     plan = _plan(top)
-    pt = load_protein_templates("charmm36")
-    rows = []
-    for r in plan.residues:
-        for centre, a, b, c, _ in pt.residues[r.name].chiral:
-            rows.append([r.heavy[k] for k in (centre, a, b, c)])
-    rows = np.array(rows)
-
-    def signs(pos):
-        xc = pos[rows[:, 0]]
-        v = np.stack([minimum_image(pos[rows[:, k]] - xc, box) for k in (1, 2, 3)], axis=1)
-        return np.sign(np.linalg.det(v))
+    rows = _chiral_rows(plan)
 
     kinds = [f"{plan.residues[i].name}" for i in range(len(plan.residues))]
     n_ca = sum(1 for k in kinds if k != "GLY")
     assert len(rows) == n_ca + 1 + 2                     # + Thr Cβ, 2 × Leu Cγ
-    same = signs(x) == signs(aa.positions)
+    same = _chiral_signs(x, rows, box) == _chiral_signs(aa.positions, rows, box)
     print(f"chiral centres with the original's handedness: {int(same.sum())} of "
           f"{len(rows)} ({n_ca} Cα); repaired at placement {aa.report['chiral_fixed']}")
     assert same.all()
@@ -304,3 +307,51 @@ def test_inverted_centres_are_repaired(original):
     print(f"inverted centres: {len(rows)}, reflections to repair them: {n}")
     assert n >= len(rows) - 1
     assert protein_chirality_ok(xs, centres).all()
+
+
+def test_go_model_protein_backmaps(original, tmp_path):
+    """A GōMartini 3 peptide made by martinize2 -go (tests/data/martini_backmapping/
+    go_peptide: 47 residue beads + 18 mass-less Gō sites ``CA`` appended) backmaps through
+    ``mdzoom backmap``: the Gō sites are skipped, every ω is trans, every centre keeps its
+    handedness and the heavy atoms return to the original."""
+    import argparse
+
+    from mdzoom.core.io import read_structure
+    from mdzoom.plugins.martini.backmapping.cli import add_backmap_command
+
+    go = DATA / "go_peptide"
+    cg = read_structure(str(go / "cg.gro"))
+    assert len(cg.positions) == 65 and list(cg.names[47:]) == ["CA"] * 18
+    parser = argparse.ArgumentParser(prog="mdzoom")
+    add_backmap_command(parser.add_subparsers())
+    args = parser.parse_args(["backmap", "-c", str(go / "cg.gro"), "-p",
+                              str(go / "go_peptide.top"), "--ff", str(FF), "-o",
+                              str(tmp_path / "aa.gro"), "-t", str(tmp_path / "aa.top")])
+    assert args.func(args) == 0
+    aa = read_structure(str(tmp_path / "aa.gro"))
+    top, x0, box0 = original[:3]
+    assert len(aa.positions) == N_ATOMS and list(aa.names) == list(top.names)
+    plan = _plan(top)
+    omega = np.degrees(np.abs(peptide_omegas(aa.positions[None], plan.peptide_torsions,
+                                             aa.box)))[0]
+    assert omega.min() > 150.0
+    rows = _chiral_rows(plan)
+    assert (_chiral_signs(aa.positions, rows, aa.box) == _chiral_signs(x0, rows, box0)).all()
+    heavy = np.array([not n.startswith("H") for n in top.names])
+    d = minimum_image(aa.positions[heavy] - x0[heavy], box0)   # martinize2 kept the frame
+    rmsd = float(np.sqrt((d ** 2).sum(axis=1).mean()))
+    print(f"Go-model peptide: min |omega| {omega.min():.1f} deg, {len(rows)} chiral centres "
+          f"kept, heavy-atom RMSD {rmsd:.3f} nm")
+    assert rmsd < 0.15
+
+
+def test_extra_particles_that_are_not_virtual_sites_are_refused():
+    from mdzoom.core.io.top import read_top
+    from mdzoom.plugins.martini.backmapping.backmap import cg_particles_per_copy
+    from mdzoom.plugins.martini.mapping.definitions import MappingError
+
+    top = read_top(str(DATA / "go_peptide" / "go_peptide.top"))
+    assert cg_particles_per_copy(top, "molecule", 47) == 65
+    assert cg_particles_per_copy(top, "molecule", 65) == 65
+    with pytest.raises(MappingError, match="not"):
+        cg_particles_per_copy(top, "molecule", 40)      # beads 41-47 have mass
