@@ -7,6 +7,7 @@
     mdzoom demo [--out DIR] [--steps N]
     mdzoom run CONFIG.toml [--out DIR] [--resume] [--force]
     mdzoom check -p topol.top -c conf.gro [-f run.mdp] [--json] | CONFIG.toml
+    mdzoom analyze NAME -f traj.h5md [-s topol.top|conf.gro] [--select SEL] [--png F] [--json]
     mdzoom <verb added by a plugin> …
 
 Plugins add verbs through the ``mdzoom_cli(subcommands)`` hook. User errors (a missing
@@ -168,6 +169,32 @@ def _cmd_energy(args) -> int:
     return 0
 
 
+def _cmd_analyze(args) -> int:
+    from .analysis.command import parse_params, run_analysis, summarise, write_json
+
+    params = parse_params(args.param)
+    topology = None
+    if args.structure:
+        from .analysis.command import load_topology
+
+        topology = load_topology(args.structure, include_dirs=args.include)
+    fn, res = run_analysis(args.name, args.trajectory, topology, select=args.select,
+                           select2=args.select2, params=params, begin=args.begin,
+                           end=args.end, stride=args.stride)
+    if args.png:
+        from .analysis.plots import plot_results
+
+        plot_results(args.name, res, args.png, fn=fn,
+                     title=f"mdzoom analyze {args.name}: {os.path.basename(args.trajectory)}")
+    if args.json:
+        print(write_json(res))
+    else:
+        print(summarise(args.name, res))
+        if args.png:
+            print(f"  plot: {args.png}")
+    return 0
+
+
 # --------------------------------------------------------------------------- parser
 
 
@@ -274,6 +301,37 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     p.add_argument("--forces", default=None, metavar="FILE",
                    help="write per-atom forces (N x 3, kJ/mol/nm) as a text table")
     p.set_defaults(func=_cmd_energy)
+
+    p = sub.add_parser("analyze", help="run a registered analysis on a trajectory",
+                       description="Run an analysis registered through the mdzoom_analyses "
+                                   "hook (mdzoom plugins lists them: rmsd, rmsf, rg, rdf, "
+                                   "msd, vacf, scd, ...) on a trajectory, print a summary "
+                                   "or JSON, and plot it to PNG where a curve says more "
+                                   "than a number (docs/analysis.md).")
+    p.add_argument("name", metavar="NAME", help="registered analysis name")
+    p.add_argument("-f", dest="trajectory", required=True, metavar="traj.h5md",
+                   help="trajectory (.h5md), or a structure file (one frame)")
+    p.add_argument("-s", dest="structure", default=None, metavar="topol.top|conf.gro",
+                   help="topology (.top: names, residues, molecules, masses, bonds) or "
+                        "structure (.gro/.pdb: names and residues) for selections")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="extra #include search directory for -s topol.top (repeatable)")
+    p.add_argument("--select", default=None, metavar="SEL",
+                   help='particles: "name CA", "resname POPC", "index 0-99", "moltype '
+                        'SOL and name OW", ... (group A of rdf, particles of msd)')
+    p.add_argument("--select2", default=None, metavar="SEL",
+                   help="second selection: group B of rdf, fit particles of rmsd/rmsf")
+    p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="analysis parameter, e.g. r_max=1.2, n_bins=150, per=residue, "
+                        "dims=xy, fit_window=(10,50) (repeatable)")
+    p.add_argument("-b", dest="begin", type=float, default=None, metavar="T",
+                   help="first time to use [ps]")
+    p.add_argument("-e", dest="end", type=float, default=None, metavar="T",
+                   help="last time to use [ps]")
+    p.add_argument("--stride", type=int, default=1, metavar="N", help="use every Nth frame")
+    p.add_argument("--png", default=None, metavar="out.png", help="plot the result")
+    p.add_argument("--json", action="store_true", help="print the results as one JSON object")
+    p.set_defaults(func=_cmd_analyze)
 
     if plugin_manager is None:
         from .plugins import get_plugin_manager

@@ -88,7 +88,9 @@ def mdzoom_qm_engines(registry):
 def mdzoom_analyses(registry):
     """Register named analyses: ``registry.add_analysis(name, fn)``.
 
-    ``fn(trajectory, **params) -> Results``. Returns nothing.
+    ``fn(traj, **params) -> Results``; name the first parameter ``traj`` (and take a
+    ``topology`` keyword if it needs one) so that ``mdzoom analyze NAME`` and
+    ``AnalysisOutput`` can call it. Returns nothing.
     """
 
 

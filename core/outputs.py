@@ -16,7 +16,7 @@ from .results import Results
 from .triggers import every as _every
 
 __all__ = ["Output", "EnergyLog", "H5MDOutput", "CheckpointOutput", "EnergyRecorder",
-           "ENERGY_COLUMNS"]
+           "AnalysisOutput", "ENERGY_COLUMNS"]
 
 #: observables every energy-writing output records, besides the force terms
 ENERGY_COLUMNS = ("Potential", "Kinetic En.", "Total Energy", "Temperature")
@@ -179,3 +179,152 @@ class CheckpointOutput(Output):
 
     def report(self, sim):
         sim.save_checkpoint(self.path)
+
+
+class AnalysisOutput(Output):
+    """Runs a registered analysis on the frames of a running simulation.
+
+    Frames (positions, box, time; velocities when asked) are kept in memory at every
+    report; :meth:`results` runs the analysis on them and returns the same
+    :class:`~mdzoom.core.results.Results` as the offline analysis of the same frames
+    (e.g. of an ``H5MDOutput`` written with the same ``every``). An analysis that
+    provides a streaming accumulator (``fn.accumulator``, e.g. ``rdf``) is fed frame by
+    frame instead and keeps no frames.
+
+    Parameters
+    ----------
+    analysis : str or callable
+        A name registered through the ``mdzoom_analyses`` hook (``"rmsd"``, ``"rmsf"``,
+        ``"rg"``, ``"rdf"``, ``"msd"``, …) or a function ``fn(trajectory, **params)``.
+    every : int
+        Steps between frames.
+    velocities : bool, optional
+        Keep velocities too (default: only for ``vacf``).
+    **params
+        Passed to the analysis. The system's Topology is passed as ``topology=``
+        when the analysis takes that parameter and it is not given.
+
+    >>> out = AnalysisOutput("rdf", every=100, r_max=1.2, n_bins=120)  # doctest: +SKIP
+    >>> sim = Simulation(system, integrator, state, outputs=[out])     # doctest: +SKIP
+    >>> sim.run(10_000); g = out.results().g                           # doctest: +SKIP
+
+    Resuming from a checkpoint drops the kept frames at or after the checkpoint's step;
+    an accumulator that has seen such frames starts over (with a warning).
+    """
+
+    def __init__(self, analysis, every=100, *, velocities=None, **params):
+        super().__init__(every)
+        self.analysis = analysis
+        self.params = params
+        self.velocities = velocities
+        self._fn = None
+        self._acc = None
+        self._topology = None
+        self._n = None
+        self._steps, self._times, self._pos, self._boxes, self._vel = [], [], [], [], []
+        self._cache = None
+
+    @property
+    def name(self) -> str:
+        a = self.analysis
+        return a if isinstance(a, str) else getattr(a, "__name__", type(a).__name__)
+
+    def _resolve(self, sim):
+        if self._fn is not None:
+            return
+        fn = self.analysis
+        if isinstance(fn, str):
+            pm = getattr(sim, "plugin_manager", None)
+            if pm is None:
+                from .plugins import get_plugin_manager
+                pm = get_plugin_manager()
+            fn = pm.registry.get_analysis(fn)
+        if not callable(fn):
+            raise TypeError(f"analysis must be a registered name or a callable; got {fn!r}")
+        self._fn = fn
+        if self.velocities is None:
+            self.velocities = self.name == "vacf"
+
+    def _with_topology(self, fn, params):
+        import inspect
+
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            return params
+        if "topology" in sig.parameters and "topology" not in params \
+                and self._topology is not None:
+            params = dict(params, topology=self._topology)
+        return params
+
+    def open(self, sim):
+        self._resolve(sim)
+        self._topology = sim.system.topology
+        self._n = sim.system.n_particles
+        factory = getattr(self._fn, "accumulator", None)
+        if factory is not None and self._acc is None:
+            self._acc = factory(self._n, **self._with_topology(factory, self.params))
+
+    def resume(self, sim):
+        step = sim.state.step
+        keep = [k for k, s in enumerate(self._steps) if s < step]
+        if self._acc is not None and len(keep) < len(self._steps):
+            import warnings
+
+            warnings.warn(f"AnalysisOutput({self.name!r}): its accumulator has seen frames "
+                          f"after step {step}; it starts over", UserWarning, stacklevel=2)
+            self._acc = None
+            keep = []
+        n_kept = len(self._steps)
+        for name in ("_steps", "_times", "_pos", "_boxes", "_vel"):
+            lst = getattr(self, name)
+            if len(lst) == n_kept:
+                setattr(self, name, [lst[k] for k in keep])
+        self._cache = None
+
+    def report(self, sim):
+        st = sim.state
+        self._steps.append(st.step)
+        self._times.append(st.time)
+        if self._acc is not None:
+            self._acc.add(st.positions, st.box)
+        else:
+            self._pos.append(st.positions.copy())
+            self._boxes.append(None if st.box is None else np.array(st.box, dtype=float))
+            if self.velocities:
+                self._vel.append(st.velocities.copy())
+        self._cache = None
+
+    @property
+    def n_frames(self) -> int:
+        return len(self._steps)
+
+    def trajectory(self):
+        """The kept frames as a ``Trajectory`` (not for accumulating analyses)."""
+        from .analysis import Trajectory
+
+        if self._acc is not None:
+            raise ValueError(f"AnalysisOutput({self.name!r}) accumulates frame by frame "
+                             "and keeps no frames")
+        if not self._pos:
+            raise ValueError(f"AnalysisOutput({self.name!r}) has no frame yet (run the "
+                             "simulation first)")
+        boxes = None if any(b is None for b in self._boxes) else np.array(self._boxes)
+        vel = np.array(self._vel) if self.velocities and self._vel else None
+        return Trajectory(np.array(self._pos), np.array(self._times, dtype=float), boxes,
+                          vel)
+
+    def results(self) -> Results:
+        """The analysis of the frames reported so far (cached until the next frame)."""
+        if self._cache is None:
+            if self._fn is None:
+                raise ValueError(f"AnalysisOutput({self.name!r}) has no frame yet (run "
+                                 "the simulation first)")
+            if self._acc is not None:
+                if not self._steps:
+                    raise ValueError(f"AnalysisOutput({self.name!r}) has no frame yet")
+                self._cache = self._acc.results()
+            else:
+                self._cache = self._fn(self.trajectory(),
+                                       **self._with_topology(self._fn, self.params))
+        return self._cache

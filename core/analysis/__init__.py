@@ -11,6 +11,10 @@ file, a positions array (T, N, 3) or one frame (N, 3), or a tuple
 
 The same functions are registered with the plugin manager as analyses ``msd``,
 ``vacf``, ``scd``, ``p2`` and ``block-average`` (``registry.get_analysis("msd")``).
+Hydrogen bonds, crystal nucleation and PMFs are ``hbonds``, ``hbond-lifetimes``,
+``q6``, ``nucleation``, ``growth-onset`` and ``pmf``. Structure: ``rmsd``, ``rmsf``,
+``rg`` (radius of gyration) and ``rdf``; selection strings (``"name CA"``,
+``"resname POPC"``) are resolved by :func:`select` on a Topology or a structure Frame.
 """
 
 from ._trajectory import Trajectory, as_trajectory
@@ -18,6 +22,12 @@ from .blocks import block_average
 from .diffusion import (NM2_PER_PS_IN_CM2_PER_S, YEH_HUMMER_XI, autocorrelation_fft, msd,
                         msd_fft, vacf, yeh_hummer_correction)
 from .order import acyl_chains, p2_bond_order, scd
+from .rdf import RDFAccumulator, box_heights, rdf
+from .selection import resolve_indices, select
+from .structure import kabsch, radius_of_gyration, rmsd, rmsf
+from .hbonds import donor_hydrogen_pairs, hbond_lifetimes, hydrogen_bonds
+from .nucleation import growth_onset, solid_particles, spherical_harmonics, steinhardt_q
+from .pmf import bin_measure, pmf_from_histogram
 from .unwrap import unwrap, unwrap_positions
 
 __all__ = [
@@ -27,4 +37,10 @@ __all__ = [
     "NM2_PER_PS_IN_CM2_PER_S", "YEH_HUMMER_XI",
     "scd", "p2_bond_order", "acyl_chains",
     "block_average",
+    "kabsch", "rmsd", "rmsf", "radius_of_gyration",
+    "rdf", "RDFAccumulator", "box_heights",
+    "select", "resolve_indices",
+    "hydrogen_bonds", "hbond_lifetimes", "donor_hydrogen_pairs",
+    "steinhardt_q", "solid_particles", "growth_onset", "spherical_harmonics",
+    "pmf_from_histogram", "bin_measure",
 ]
