@@ -8,7 +8,8 @@ steepest descent), ``tcoupl`` with ``md``/``md-vv`` → velocity Verlet with a t
 ``md``, like grompp; ``nh-chain-length``, default 10, with ``md-vv``), ``Berendsen`` →
 ``Berendsen``; ``tc-grps`` names are molecule-type names or ``System``, each with its own
 ``tau-t`` and ``ref-t``; the thermostat acts every step, so ``nsttcouple`` is ignored),
-``pcoupl`` (below), ``gen-vel``, and outputs from the ``nst*`` options: ``traj.h5md``
+``pcoupl`` (below), ``gen-vel``, ``ld-seed`` (the seed of the stochastic thermostats,
+barostats and integrators; −1, the default, draws one), and outputs from the ``nst*`` options: ``traj.h5md``
 (nstxout-compressed or nstxout), ``energy.log`` (nstenergy), ``checkpoint.h5`` and
 ``confout.gro`` at the end.
 
@@ -308,8 +309,9 @@ def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, inc
     ne = int(mdp.get("nstenergy", 1000))
     if ne > 0:
         outputs.append(EnergyLog(out / "energy.log", every=ne))
+    ld_seed = int(mdp.get("ld-seed", -1))           # thermostat/barostat/Langevin noise
     sim = Simulation(system, integ or VelocityVerlet(dt=0.001), state, outputs=outputs,
-                     threads=threads)
+                     threads=threads, seed=None if ld_seed < 0 else ld_seed)
     t0 = time.perf_counter()
     if integ is None:
         res = minimize(sim, f_tol=float(mdp.get("emtol", 10.0)), max_steps=max(nsteps, 1),

@@ -83,6 +83,7 @@ compressibility    = 3e-4 3e-4
 gen-vel            = yes
 gen-temp           = {temperature}
 gen-seed           = {seed}
+ld-seed            = {seed}
 nstxout-compressed = {every}
 nstenergy          = {every}
 """
