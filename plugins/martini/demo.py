@@ -199,6 +199,8 @@ def run_multiscale_demo(out="mdzoom-demo", steps=None, progress=None, echo=print
             f"{rep['t_total']:.1f} s; chiral centres repaired {rep['chiral_fixed']} of "
             f"{rep['chiral_centres']}, cis/trans double bonds repaired "
             f"{rep['double_bonds_fixed']} of {rep['double_bonds']}")
+        for note in rep.get("notes", []):
+            say(f"      note: {note}")
     aa.write_gro(out / "aa_backmapped.gro")
     aa.write_top(out / "aa_backmapped.top")
     timings["backmap"] = time.perf_counter() - t

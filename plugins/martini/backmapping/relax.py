@@ -167,6 +167,38 @@ def _untangle(sim, steps=200, max_move=0.005):
     sim._prepared = False
 
 
+def _restrained_md(mz, system_md, integ, state, steps, seed, threads, progress, rep, say):
+    """The restrained MD stage; returns its Simulation. A constraint failure (SETTLE or
+    SHAKE: an atom still under a huge force after the minimisation) is retried once from
+    the minimised structure at a quarter of the time step (four times the steps); if that
+    fails too, the stage is skipped and the structure stays as minimised — said in
+    ``report["notes"]``, never silently."""
+    from mdzoom.core.constraints import ConstraintError
+
+    start = state.positions.copy()
+    for attempt, factor in enumerate((1, 4)):
+        st = state.copy() if hasattr(state, "copy") else state
+        st.positions[:] = start
+        st.velocities[:] = 0.0
+        integ_k = integ if factor == 1 else mz.LangevinBAOAB(
+            dt=integ.dt / factor, temperature=integ.temperature, friction=integ.friction)
+        md = mz.Simulation(system_md, integ_k, st, seed=seed, threads=threads)
+        try:
+            md.run(steps * factor, progress=progress, desc="restrained MD")
+            if factor > 1:
+                rep["notes"].append(f"restrained MD retried at dt = {integ_k.dt:g} ps after "
+                                    "a constraint failure at the default time step")
+            return md
+        except ConstraintError as exc:
+            say(f"restrained MD at dt = {integ_k.dt:g} ps failed: {exc}")
+    st.positions[:] = start
+    st.velocities[:] = 0.0
+    rep["notes"].append("restrained MD skipped: constraint failures at two time steps; "
+                        "the structure is only minimised (check the atoms under the "
+                        "largest forces)")
+    return mz.Simulation(system_md, integ, st, seed=seed, threads=threads)
+
+
 def relax_system(out, bead_groups, *, include_dirs=(), seed=0, minimize_steps=500,
                  md_steps=200, md_dt=0.0005, temperature=300.0, k_heavy=1000.0,
                  k_bead=5000.0, torsions=None, k_torsion=250.0, threads=None, progress=None,
@@ -219,10 +251,8 @@ def relax_system(out, bead_groups, *, include_dirs=(), seed=0, minimize_steps=50
         t2 = time.perf_counter()
         system_md = mz.System(system.topology, system.box, base + restraints + [pos],
                               system.constraints, system.virtual_sites)
-        st = sim.state
-        st.velocities[:] = 0.0
-        md = mz.Simulation(system_md, integ, st, seed=seed, threads=threads)
-        md.run(md_steps, progress=progress, desc="restrained MD")
+        md = _restrained_md(mz, system_md, integ, sim.state, md_steps, seed, threads,
+                            progress, rep, say)
         sim = mz.Simulation(system_r, integ, md.state, seed=seed, threads=threads)
         r = minimize(sim, max_steps=minimize_steps, f_tol=100.0, progress=progress)
         rep["t_md"] = time.perf_counter() - t2

@@ -240,3 +240,45 @@ def test_torsion_restraint_forces():
             num = -(torsion_restraints(xp, box, atoms, phi0, k, np.zeros_like(x)) -
                     torsion_restraints(xm, box, atoms, phi0, k, np.zeros_like(x))) / (2 * h)
             assert np.isclose(f[i, c], num, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("failures, expect_dt, note", [
+    (1, 0.0005 / 4, "retried at dt = 0.000125"),
+    (2, None, "restrained MD skipped"),
+])
+def test_restrained_md_retries_then_skips_on_constraint_failure(failures, expect_dt, note):
+    """A constraint failure in the restrained MD is retried once at Δt/4 from the
+    minimised positions; a second failure skips the stage and says so in the notes."""
+    import types
+
+    import mdzoom.core as mz
+    from mdzoom.core.constraints import ConstraintError
+    from mdzoom.plugins.martini.backmapping.relax import _restrained_md
+
+    calls = []
+
+    class FakeSim:
+        def __init__(self, system, integ, state, seed=None, threads=None):
+            self.integ, self.state = integ, state
+
+        def run(self, n, progress=None, desc=None):
+            calls.append((self.integ.dt, n))
+            self.state.positions += 1.0                     # a failed run leaves a mess
+            if len(calls) <= failures:
+                raise ConstraintError("SETTLE at step 4: test")
+
+    fake = types.SimpleNamespace(Simulation=FakeSim, LangevinBAOAB=mz.LangevinBAOAB)
+    x0 = np.arange(6.0).reshape(2, 3)
+    state = mz.State(x0.copy(), np.ones((2, 3)))
+    rep = {"notes": []}
+    md = _restrained_md(fake, None, mz.LangevinBAOAB(dt=0.0005, temperature=300.0,
+                                                      friction=5.0),
+                        state, 200, 1, None, None, rep, lambda s: None)
+    assert calls[:2] == [(0.0005, 200), (0.0005 / 4, 800)][:len(calls)]
+    assert any(note in n for n in rep["notes"])
+    if expect_dt is None:                        # skipped: back at the minimised positions
+        assert len(calls) == 2
+        np.testing.assert_array_equal(md.state.positions, x0)
+        assert not md.state.velocities.any()
+    else:
+        assert md.integ.dt == expect_dt
