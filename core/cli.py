@@ -173,14 +173,10 @@ def _cmd_analyze(args) -> int:
     from .analysis.command import parse_params, run_analysis, summarise, write_json
 
     params = parse_params(args.param)
-    topology = None
-    if args.structure:
-        from .analysis.command import load_topology
-
-        topology = load_topology(args.structure, include_dirs=args.include)
-    fn, res = run_analysis(args.name, args.trajectory, topology, select=args.select,
-                           select2=args.select2, params=params, begin=args.begin,
-                           end=args.end, stride=args.stride)
+    fn, res = run_analysis(args.name, args.trajectory, args.structure or None,
+                           select=args.select, select2=args.select2, params=params,
+                           begin=args.begin, end=args.end, stride=args.stride,
+                           include_dirs=args.include)
     if args.png:
         from .analysis.plots import plot_results
 

@@ -133,6 +133,18 @@ def mdzoom_run_defaults(topology):
     """
 
 
+@hookspec(firstresult=True)
+def mdzoom_dynamics_speedup(topology):
+    """How much faster than atomistic reality this force field's dynamics runs.
+
+    ``topology``: the parsed ``GromacsTopology``. Return the conventional factor by which
+    diffusion coefficients of this coarse-grained model are divided (e.g. 4.0 for
+    Martini lipids), or None when the topology is not yours or its dynamics is not
+    scaled. Used by ``mdzoom analyze msd`` to report D raw *and* scaled, labelled. The
+    first plugin to answer wins (``firstresult``).
+    """
+
+
 @hookspec
 def mdzoom_cli(subcommands):
     """Add command-line subcommands.

@@ -56,6 +56,21 @@ def load_topology(path, include_dirs=()):
     return read_structure(path)
 
 
+def _topology_and_speedup(path, include_dirs=()):
+    """``(topology, speedup)``: ``load_topology``, plus for a ``.top`` the factor its
+    force-field plugin gives through ``mdzoom_dynamics_speedup`` (None for none)."""
+    ext = os.path.splitext(os.fspath(path))[1].lower()
+    if ext not in (".top", ".itp"):
+        return load_topology(path, include_dirs), None
+    from ..gromacs import topology_from_gromacs
+    from ..io.top import read_top
+    from ..plugins import get_plugin_manager
+
+    gtop = read_top(os.fspath(path), include_dirs=include_dirs)
+    speedup = get_plugin_manager().pm.hook.mdzoom_dynamics_speedup(topology=gtop)
+    return topology_from_gromacs(gtop), speedup
+
+
 def _value(text):
     try:
         return ast.literal_eval(text)
@@ -108,8 +123,12 @@ def _slice_frames(tr, begin, end, stride):
 
 
 def run_analysis(name, trajectory, topology=None, select=None, select2=None, params=None,
-                 begin=None, end=None, stride=1, registry=None):
-    """Run a registered analysis as ``mdzoom analyze`` does; returns ``(fn, Results)``."""
+                 begin=None, end=None, stride=1, registry=None, include_dirs=()):
+    """Run a registered analysis as ``mdzoom analyze`` does; returns ``(fn, Results)``.
+
+    ``topology``: a Topology/Frame, or a path (``.top``: its force-field plugin may give a
+    dynamics speed-up through ``mdzoom_dynamics_speedup``, which analyses taking
+    ``speedup`` (``msd``) then get unless ``params`` sets it)."""
     from .selection import resolve_indices
 
     if registry is None:
@@ -119,8 +138,9 @@ def run_analysis(name, trajectory, topology=None, select=None, select2=None, par
     tr = load_trajectory(trajectory) if isinstance(trajectory, (str, os.PathLike)) \
         else trajectory
     tr = _slice_frames(tr, begin, end, stride)
+    speedup = None
     if isinstance(topology, (str, os.PathLike)):
-        topology = load_topology(topology)
+        topology, speedup = _topology_and_speedup(topology, include_dirs)
     if topology is not None:
         n_top = getattr(topology, "n_particles", None)
         if n_top is not None and n_top != tr.n_particles:
@@ -144,6 +164,8 @@ def run_analysis(name, trajectory, topology=None, select=None, select2=None, par
         kwargs[target] = resolve_indices(spec, tr.n_particles, topology, flag)
     if topology is not None and "topology" in sig and "topology" not in kwargs:
         kwargs["topology"] = topology
+    if speedup is not None and "speedup" in sig and "speedup" not in kwargs:
+        kwargs["speedup"] = speedup          # a CG force field: D raw and scaled, labelled
     unknown = [k for k in kwargs if k not in sig] \
         if not any(p.kind == p.VAR_KEYWORD for p in sig.values()) else []
     if unknown:

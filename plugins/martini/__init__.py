@@ -48,6 +48,15 @@ def mdzoom_run_defaults(topology):
     return martini_preset(topology)
 
 
+@hookimpl(trylast=True)
+def mdzoom_dynamics_speedup(topology):
+    """Martini's conventional speed-up factor of 4 for diffusion (``demo.py``)."""
+    from .demo import MARTINI_DIFFUSION_SPEEDUP
+    from .presets import martini_preset
+
+    return MARTINI_DIFFUSION_SPEEDUP if martini_preset(topology) else None
+
+
 @hookimpl
 def mdzoom_mappings(registry):
     from .mapping.scheme import Martini3Mapping
