@@ -67,3 +67,11 @@ __all__ += ["Barostat", "CRescale", "BerendsenBarostat"]
 from .mtk import MTKBarostat  # noqa: E402
 
 __all__ += ["MTKBarostat"]
+
+from .ensemble import EnsembleResult, Member, run_ensemble  # noqa: E402
+
+__all__ += ["Member", "EnsembleResult", "run_ensemble"]
+
+from .export import to_gromacs, to_openmm_files  # noqa: E402
+
+__all__ += ["to_gromacs", "to_openmm_files"]

@@ -33,25 +33,42 @@ class HarmonicBond(Force):
     def bind(self, system, context):
         return _BoundHarmonicBond(self, system)
 
+    def parameters(self, system):
+        """``(pairs (M, 2) int64, k (M,), r0 (M,))`` as bound: the explicit pairs, or
+        every bond of the topology graph with its ``k``/``r0`` edge attributes (unless
+        ``k`` and ``r0`` are given)."""
+        top = system.topology
+        if self.pairs is None:
+            pairs = top.bonds
+            k, r0 = top.bond_parameters("k", "r0") if (self.k is None or self.r0 is None) \
+                else (self.k, self.r0)
+        else:
+            pairs = np.asarray(self.pairs, dtype=np.int64).reshape(-1, 2)
+            k, r0 = self.k, self.r0
+            if k is None or r0 is None:
+                raise ValueError("HarmonicBond with explicit pairs needs k and r0")
+        m = pairs.shape[0]
+        return (np.ascontiguousarray(pairs, dtype=np.int64),
+                np.ascontiguousarray(np.broadcast_to(np.asarray(k, float), (m,))),
+                np.ascontiguousarray(np.broadcast_to(np.asarray(r0, float), (m,))))
+
+    def to_openmm(self, system, mm):
+        """``[openmm.HarmonicBondForce]`` named ``Bond`` (``mdzoom.core.openmm_export``)."""
+        b = _BoundHarmonicBond(self, system)
+        f = mm.HarmonicBondForce()
+        for (i, j), k, r0 in zip(b.pairs, b.k, b.r0):
+            f.addBond(int(i), int(j), float(r0), float(k))
+        f.setName("Bond")
+        f.setUsesPeriodicBoundaryConditions(system.box is not None)
+        return [f]
+
 
 class _BoundHarmonicBond(BoundForce):
     terms = ("Bond",)
 
     def __init__(self, desc, system):
-        top = system.topology
-        if desc.pairs is None:
-            pairs = top.bonds
-            k, r0 = top.bond_parameters("k", "r0") if (desc.k is None or desc.r0 is None) \
-                else (desc.k, desc.r0)
-        else:
-            pairs = np.asarray(desc.pairs, dtype=np.int64).reshape(-1, 2)
-            k, r0 = desc.k, desc.r0
-            if k is None or r0 is None:
-                raise ValueError("HarmonicBond with explicit pairs needs k and r0")
-        m = pairs.shape[0]
-        self.pairs = np.ascontiguousarray(pairs, dtype=np.int64)
-        self.k = np.ascontiguousarray(np.broadcast_to(np.asarray(k, float), (m,)))
-        self.r0 = np.ascontiguousarray(np.broadcast_to(np.asarray(r0, float), (m,)))
+        self.pairs, self.k, self.r0 = desc.parameters(system)
+        m = self.pairs.shape[0]
         if m and (self.pairs.min() < 0 or self.pairs.max() >= system.n_particles):
             raise IndexError(f"bond index out of range for {system.n_particles} particles")
 

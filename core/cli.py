@@ -6,8 +6,10 @@
     mdzoom plugins [--json]
     mdzoom demo [--out DIR] [--steps N]
     mdzoom run CONFIG.toml [--out DIR] [--resume] [--force]
+    mdzoom ensemble SWEEP.toml [--scheduler ADDRESS] [--workers N] [--no-resume]
     mdzoom check -p topol.top -c conf.gro [-f run.mdp] [--json] | CONFIG.toml
     mdzoom analyze NAME -f traj.h5md [-s topol.top|conf.gro] [--select SEL] [--png F] [--json]
+    mdzoom export -p topol.top -c conf.gro [-f run.mdp] --to gromacs|openmm -o DIR|system.xml
     mdzoom <verb added by a plugin> …
 
 Plugins add verbs through the ``mdzoom_cli(subcommands)`` hook. User errors (a missing
@@ -112,6 +114,36 @@ def _cmd_run(args) -> int:
     return 0
 
 
+def _cmd_ensemble(args) -> int:
+    from .ensemble import executor_from_config, load_sweep, run_ensemble
+
+    sweep = load_sweep(args.sweep)
+    scheduler = args.scheduler or sweep.scheduler
+    workers = args.workers or sweep.workers
+    out = args.out if args.out is not None else sweep.out_dir
+    threads = args.threads if args.threads is not None else sweep.threads_per_member
+    n = len(sweep.members)
+    where = f"Dask scheduler {scheduler}" if scheduler else \
+        f"{workers or min(n, os.cpu_count() or 1)} local worker process(es)"
+    print(f"mdzoom ensemble: {args.sweep}: {n} members on {where} -> {os.fspath(out)}")
+    with executor_from_config(scheduler, workers=workers or min(n, os.cpu_count() or 1)) \
+            as executor:
+        result = run_ensemble(sweep.members, executor, out_dir=out, resume=args.resume,
+                              base_seed=sweep.base_seed, threads_per_member=threads,
+                              progress=_progress(args), allow_errors=args.force)
+    table = os.path.join(os.fspath(out), "results.csv")
+    result.to_csv(table)
+    print(result.format())
+    reused = sum(1 for r in result.rows if r.get("reused"))
+    print(f"{n - len(result.failed)}/{n} members done ({reused} from an earlier run) in "
+          f"{result.wall_time_s:.1f} s; table: {table}")
+    if result.failed:
+        print(f"{len(result.failed)} failed (details: failed.json in their directories); "
+              f"rerun the same command to retry them, finished members are kept")
+        return 1
+    return 0
+
+
 def _cmd_check(args) -> int:
     from .preflight import format_findings
 
@@ -166,6 +198,45 @@ def _cmd_energy(args) -> int:
         width = max(len(k) for k in ordered)
         for k, v in ordered.items():
             print(f"{k:<{width}}  {v:18.6f} kJ/mol")
+    return 0
+
+
+def _cmd_export(args) -> int:
+    from .gromacs import load_gromacs
+
+    system, state, settings = load_gromacs(args.topology, args.structure, args.mdp,
+                                           include_dirs=args.include)
+    try:
+        return _export(args, system, state, settings)
+    except NotImplementedError as exc:     # what the target cannot hold: a user error
+        raise ValueError(f"cannot export to {args.to}: {exc}") from exc
+
+
+def _export(args, system, state, settings) -> int:
+    if args.to == "gromacs":
+        from .export import to_gromacs
+
+        out = args.out or "mdzoom-export"
+        paths = to_gromacs(system, state, settings, out)
+        print(f"mdzoom export: {system.n_particles} particles -> {os.fspath(out)}")
+        for what, path in paths.items():
+            print(f"  {what}: {path}")
+        print("next, in that folder:\n"
+              "  gmx grompp -f run.mdp -c conf.gro -p topol.top -o topol.tpr\n"
+              "  gmx mdrun -deffnm topol          (single-point energies: "
+              "gmx mdrun -s topol.tpr -rerun conf.gro)")
+        return 0
+    from .export import to_openmm_files
+
+    xml = args.out or "system.xml"
+    omm, _ = to_openmm_files(system, state, xml, platform="Reference")
+    pdb = os.path.splitext(os.fspath(xml))[0] + ".pdb"
+    print(f"mdzoom export: {omm.getNumParticles()} particles, {omm.getNumForces()} OpenMM "
+          f"forces\n  system: {os.fspath(xml)}\n  structure: {pdb}")
+    print("next, in Python:\n"
+          "  system = openmm.XmlSerializer.deserialize(open('system.xml').read())\n"
+          "  pdb = openmm.app.PDBFile('system.pdb'); "
+          "sim = openmm.app.Simulation(pdb.topology, system, integrator)")
     return 0
 
 
@@ -267,6 +338,32 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     _common_run_options(p)
     p.set_defaults(func=_cmd_run)
 
+    p = sub.add_parser("ensemble", help="run many independent simulations (a sweep)",
+                       description="Run the members of a sweep file (a base CONFIG.toml "
+                                   "and a grid or list of overrides; docs/ensemble.md) in "
+                                   "parallel, each in its own directory, on local worker "
+                                   "processes or a Dask cluster; print the result table and "
+                                   "write results.csv. Exit status 1 if a member failed.")
+    p.add_argument("sweep", metavar="SWEEP.toml")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (tcp://host:8786) or scheduler file "
+                        "(*.json); default: the sweep's `scheduler`, else local processes")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="local worker processes (default: the sweep's `workers`, else one "
+                        "per core)")
+    p.add_argument("-o", "--out", dest="out", default=None, metavar="DIR",
+                   help="output directory (default: the sweep's out_dir)")
+    p.add_argument("--resume", action=argparse.BooleanOptionalAction, default=True,
+                   help="keep finished members and continue interrupted ones from their "
+                        "checkpoints (default); --no-resume reruns every member")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="numba threads per member (default: the sweep's "
+                        "threads_per_member, else 1)")
+    p.add_argument("--force", action="store_true",
+                   help="run members even if the pre-flight checks find errors")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_ensemble)
+
     p = sub.add_parser("check", help="pre-flight checks of a setup, before running it",
                        description="Look for setup pitfalls (box too small, plain cutoff "
                                    "electrostatics, net charge under PME, time step too "
@@ -297,6 +394,24 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     p.add_argument("--forces", default=None, metavar="FILE",
                    help="write per-atom forces (N x 3, kJ/mol/nm) as a text table")
     p.set_defaults(func=_cmd_energy)
+
+    p = sub.add_parser("export", help="hand GROMACS inputs over to GROMACS or OpenMM",
+                       description="Write a System as a self-contained GROMACS folder "
+                                   "(topol.top without #include, conf.gro with 10 decimals, "
+                                   "run.mdp with every option explicit) or as OpenMM's "
+                                   "serialized System plus a PDB (docs/export.md).")
+    p.add_argument("-p", dest="topology", required=True, metavar="topol.top")
+    p.add_argument("-c", dest="structure", required=True, metavar="conf.gro")
+    p.add_argument("-f", dest="mdp", default=None, metavar="run.mdp",
+                   help="run settings (default: GROMACS's, or the force field's preset)")
+    p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
+                   help="extra #include search directory (repeatable)")
+    p.add_argument("--to", required=True, choices=("gromacs", "openmm"),
+                   help="target engine")
+    p.add_argument("-o", dest="out", default=None, metavar="DIR|system.xml",
+                   help="output folder for gromacs (default: ./mdzoom-export), XML file "
+                        "for openmm (default: ./system.xml; the PDB goes beside it)")
+    p.set_defaults(func=_cmd_export)
 
     p = sub.add_parser("analyze", help="run a registered analysis on a trajectory",
                        description="Run an analysis registered through the mdzoom_analyses "

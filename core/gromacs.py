@@ -316,7 +316,11 @@ def _mdp_settings(mdp):
 
 
 def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), registry=None):
-    """Read ``.top`` + structure (+ ``.mdp``) and build ``(system, state, settings)``."""
+    """Read ``.top`` + structure (+ ``.mdp``) and build ``(system, state, settings)``.
+
+    ``settings`` also keeps ``"gromacs_topology"`` (the parsed ``GromacsTopology``) and
+    ``"gromacs_forces"`` (the class names of the forces built), which
+    :func:`mdzoom.core.export.to_gromacs` uses to write the topology back."""
     from .io import read_structure
     from .io.mdp import read_mdp
     from .io.top import read_top
@@ -331,6 +335,10 @@ def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), regis
     system, state, settings = build_system(top, frame, mdp, registry=registry)
     settings["preset"] = preset
     settings["mdp"] = mdp
+    # what the export (mdzoom.core.export.to_gromacs) writes back: the parsed topology
+    # and the forces built from it (forces added later are not in the topology)
+    settings["gromacs_topology"] = top
+    settings["gromacs_forces"] = [type(f).__name__ for f in system.forces]
     return system, state, settings
 
 

@@ -183,19 +183,24 @@ def read_gro(path) -> Frame:
                  velocities=velocities, title=title)
 
 
-def _box_line(box) -> str:
+def _box_line(box, precision=3) -> str:
+    fmt = "%10.5f" if precision == 3 else f" %{precision + 6}.{max(5, precision)}f"
     if box is None:
-        return "%10.5f%10.5f%10.5f" % (0.0, 0.0, 0.0)
+        return (fmt * 3) % (0.0, 0.0, 0.0)
     box = np.asarray(box, dtype=np.float64)
     order = _BOX_ORDER[:3] if is_orthorhombic(box) else _BOX_ORDER
-    return "".join("%10.5f" % box[r, c] for r, c in order)
+    return "".join(fmt % box[r, c] for r, c in order)
 
 
-def write_gro(path, frame: Frame) -> None:
+def write_gro(path, frame: Frame, precision: int = 3) -> None:
     """Write a frame as a GROMACS .gro file.
 
     Positions (nm) use ``%8.3f``, velocities (nm/ps, when
-    ``frame.velocities`` is not None) ``%8.4f``.  Residue numbers and atom
+    ``frame.velocities`` is not None) ``%8.4f``.  ``precision`` (default 3)
+    is the number of decimals of the positions, as ``gmx editconf -ndec``:
+    fields ``%{p+5}.{p}f`` for positions and ``%{p+5}.{p+1}f`` for velocities
+    (GROMACS and :func:`read_gro` find the width from the decimal points), the
+    box with max(5, p) decimals.  Residue numbers and atom
     indices are written modulo 100000, names and resnames are cut to 5
     characters, as GROMACS does.  The box line has 3 numbers for an
     orthorhombic box and 9 otherwise (all zeros when ``frame.box`` is None).
@@ -217,14 +222,18 @@ def write_gro(path, frame: Frame) -> None:
             "fit the .gro %8.4f format")
     out = [frame.title.replace("\n", " ").replace("\r", " "),
            "%5d" % frame.n_particles]
-    fmt = "%5d%-5.5s%5.5s%5d%8.3f%8.3f%8.3f"
+    precision = int(precision)
+    if precision < 1:
+        raise ValueError(f"precision must be >= 1 decimal, got {precision}")
+    w = precision + 5
+    fmt = "%5d%-5.5s%5.5s%5d" + f"%{w}.{precision}f" * 3
     columns = [(frame.resids % _WRAP).tolist(), frame.resnames, frame.names,
                [(i + 1) % _WRAP for i in range(frame.n_particles)],
                *pos.T.tolist()]
     if vel is not None:
-        fmt += "%8.4f%8.4f%8.4f"
+        fmt += f"%{w}.{precision + 1}f" * 3
         columns += vel.T.tolist()
     out.extend(fmt % row for row in zip(*columns))
-    out.append(_box_line(frame.box))
+    out.append(_box_line(frame.box, precision))
     with open(path, "w", encoding="utf-8") as fh:
         fh.write("\n".join(out) + "\n")
