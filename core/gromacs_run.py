@@ -230,8 +230,11 @@ def _thermostat(mdp, tcoupl):
     cls = getattr(thermostats, _TCOUPL[tcoupl])
     if cls is thermostats.NoseHooverChain:
         # GROMACS: default 10; leap-frog md supports only 1 (grompp resets it)
-        n = 1 if str(mdp.get("integrator", "md")).lower() == "md" else 10
-        kw["chain_length"] = int(mdp.get("nh-chain-length", n) or n)
+        leapfrog = str(mdp.get("integrator", "md")).lower() == "md"
+        explicit = getattr(mdp, "explicit", None)     # MdpOptions fill in defaults
+        given = mdp.get("nh-chain-length") if explicit is None or \
+            "nh-chain-length" in explicit else None
+        kw["chain_length"] = 1 if leapfrog else int(given or 10)
     return cls(**kw)
 
 

@@ -107,6 +107,7 @@ MDP_OPTIONS: dict[str, _Opt] = {
     "tcoupl": _enum("No", "No", "Berendsen", "Nose-Hoover", "V-rescale",
                     aliases=(("yes", "Berendsen"),)),
     "nsttcouple": _Opt("int", -1),
+    "nh-chain-length": _Opt("int", 10),
     "tc-grps": _Opt("strs", []),
     "tau-t": _Opt("floats", []),
     "ref-t": _Opt("floats", []),

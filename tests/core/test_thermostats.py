@@ -216,6 +216,19 @@ def test_vrescale_deviates_are_chi_squared():
     assert stats.kstest(r1, "norm").pvalue > 1e-3
 
 
+def test_mdp_file_nh_chain_length(tmp_path):
+    """A GROMACS .mdp with nh-chain-length is read (it was refused as unsupported) and
+    gives the chain length with md-vv; leap-frog md keeps 1, as grompp resets it."""
+    from mdzoom.core.io.mdp import read_mdp
+
+    common = "tcoupl = Nose-Hoover\ntc-grps = System\ntau-t = 1.0\nref-t = 300\n"
+    for integ, given, want in (("md-vv", "nh-chain-length = 4\n", 4), ("md-vv", "", 10),
+                               ("md", "nh-chain-length = 4\n", 1)):
+        path = tmp_path / f"{integ}{want}.mdp"
+        path.write_text(f"integrator = {integ}\n" + common + given)
+        assert _integrator(read_mdp(path), {}).thermostat.chain_length == want
+
+
 def test_mdp_mapping():
     def mdp(**kw):
         return {k.replace("_", "-"): v for k, v in kw.items()}
@@ -230,6 +243,9 @@ def test_mdp_mapping():
     i = _integrator(mdp(integrator="md", tcoupl="Nose-Hoover", tc_grps="System",
                         tau_t=1.0, ref_t=300.0), {})
     assert i.thermostat.chain_length == 1
+    i = _integrator(mdp(integrator="md-vv", tcoupl="Nose-Hoover", tc_grps="System",
+                        tau_t=1.0, ref_t=300.0, nh_chain_length=4), {})
+    assert i.thermostat.chain_length == 4
     i = _integrator(mdp(integrator="md", tcoupl="Berendsen", tc_grps=["System"], tau_t=[0.1],
                         ref_t=[300.0]), {})
     assert isinstance(i.thermostat, mz.Berendsen)
