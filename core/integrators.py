@@ -48,9 +48,16 @@ __all__ = ["Integrator", "VelocityVerlet", "LangevinBAOAB", "Brownian"]
 
 
 class Integrator:
-    """Base of integrator descriptions. ``dt`` [ps]."""
+    """Base of integrator descriptions. ``dt`` [ps], positive and finite (checked when
+    a description is made: a dataclass subclass calls this ``__post_init__``)."""
 
     dt: float
+
+    def __post_init__(self):
+        dt = self.dt
+        if isinstance(dt, bool) or not isinstance(dt, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(dt) or dt <= 0:
+            raise ValueError(f"dt must be a positive, finite time step in ps; got {dt!r}")
 
     def bind(self, system, evaluator):  # pragma: no cover - interface
         raise NotImplementedError
