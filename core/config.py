@@ -243,16 +243,21 @@ def load_config(path) -> RunConfig:
     naming the file, section and key for anything invalid.
     """
     path = Path(path)
+    return parse_config(read_toml(path), path=path)
+
+
+def read_toml(path) -> dict:
+    """A TOML file as a dict; FileNotFoundError, or ``ConfigError`` naming the file for a
+    folder or invalid TOML (run configurations, ensemble sweeps)."""
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            return tomllib.load(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"{os.fspath(path)}: no such file") from None
     except IsADirectoryError:
         raise ConfigError(f"{os.fspath(path)}: is a directory, expected a TOML file") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{os.fspath(path)}: invalid TOML: {exc}") from None
-    return parse_config(data, path=path)
 
 
 def parse_config(data: dict, path=None, base_dir=None, registry=None) -> RunConfig:

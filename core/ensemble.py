@@ -44,11 +44,6 @@ from pathlib import Path
 
 import numpy as np
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on 3.10 only
-    import tomli as tomllib
-
 __all__ = ["Member", "EnsembleResult", "run_ensemble", "run_member", "member_seed",
            "executor_from_config", "load_sweep", "Sweep", "OVERRIDE_KEYS", "DONE_FILE"]
 
@@ -173,7 +168,7 @@ def build_member_config(member: Member, seed: int, threads=None):
     The seed replaces ``[run] seed`` and the initial-velocity seed (both, as ``mdzoom
     run`` does when ``[velocities]`` has no seed), so replicas differ.
     """
-    from .config import ConfigError, RunConfig, load_config, parse_config
+    from .config import ConfigError, RunConfig, load_config, parse_config, read_toml
 
     ov = dict(member.overrides)
     for key in ov:
@@ -190,8 +185,7 @@ def build_member_config(member: Member, seed: int, threads=None):
         if isinstance(src, (str, os.PathLike)):
             path = Path(src)
             if dotted or "temperature" in ov:
-                with open(path, "rb") as fh:
-                    data = tomllib.load(fh)
+                data = read_toml(path)
             else:
                 data = None
             base_dir = path.resolve().parent
@@ -621,16 +615,10 @@ def _member_name(fmt, values):
 def load_sweep(path) -> Sweep:
     """Read a sweep TOML file: a base config, common overrides, and members as a grid
     (cartesian product) and/or an explicit ``[[members]]`` list."""
-    from .config import ConfigError
+    from .config import ConfigError, read_toml
 
     path = Path(path)
-    try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{os.fspath(path)}: no such file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{os.fspath(path)}: invalid TOML: {exc}") from None
+    data = read_toml(path)
     where = os.fspath(path)
     unknown = sorted(set(data) - set(_SWEEP_KEYS))
     if unknown:

@@ -16,3 +16,20 @@ def close_nonbonded_pairs(aa, r_min=0.08):
         if type(f).__name__ == "HarmonicBonds":
             bonded |= {tuple(sorted(p)) for p in np.asarray(f.atoms).tolist()}
     return [tuple(p) for p in pairs.tolist() if tuple(sorted(p)) not in bonded]
+
+
+def bond_deviation(aa):
+    """``(worst, n)``: the largest |r − b0| / b0 over the ``HarmonicBonds`` of a relaxed
+    ``BackmappedSystem`` (minimum image), and how many bonds were checked."""
+    from mdzoom.plugins.martini.mapping.clustering import minimum_image
+
+    worst, n = 0.0, 0
+    for f in aa.system.forces:
+        if type(f).__name__ == "HarmonicBonds":
+            a = np.asarray(f.atoms)
+            b0 = np.broadcast_to(np.asarray(f.b0, float), (len(a),))
+            r = np.linalg.norm(minimum_image(aa.positions[a[:, 1]] - aa.positions[a[:, 0]],
+                                             aa.box), axis=1)
+            worst = max(worst, float((np.abs(r - b0) / b0).max()))
+            n += len(a)
+    return worst, n

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import networkx as nx
 import numpy as np
+from backmap_checks import bond_deviation
 from backmap_checks import close_nonbonded_pairs
 import pytest
 
@@ -83,20 +84,6 @@ def scattered(cg, seed, amplitude=SCATTER):
     rng = np.random.default_rng(seed)
     d = rng.normal(size=cg.positions.shape)
     return cg.positions + amplitude * d / np.linalg.norm(d, axis=1, keepdims=True)
-
-
-def bond_deviation(aa):
-    """Largest |r − b0| / b0 over the HarmonicBonds of the relaxed system, and the count."""
-    worst, n = 0.0, 0
-    for f in aa.system.forces:
-        if type(f).__name__ == "HarmonicBonds":
-            a = np.asarray(f.atoms)
-            b0 = np.broadcast_to(np.asarray(f.b0, float), (len(a),))
-            r = np.linalg.norm(minimum_image(aa.positions[a[:, 1]] - aa.positions[a[:, 0]],
-                                             aa.box), axis=1)
-            worst = max(worst, float((np.abs(r - b0) / b0).max()))
-            n += len(a)
-    return worst, n
 
 
 def original_energy(top_path, gro_path):

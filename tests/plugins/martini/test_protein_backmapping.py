@@ -13,7 +13,7 @@ GROMACS builder.
 from pathlib import Path
 
 import numpy as np
-from backmap_checks import close_nonbonded_pairs
+from backmap_checks import bond_deviation, close_nonbonded_pairs
 import pytest
 
 from mdzoom.plugins.martini.backmapping import (backmap, load_protein_templates,
@@ -137,17 +137,7 @@ def test_chirality_preserved(original, roundtrip):
 
 
 def test_bonds_within_10_percent(original, roundtrip):
-    aa = roundtrip
-    checked = 0
-    worst = 0.0
-    for f in aa.system.forces:
-        if type(f).__name__ == "HarmonicBonds":
-            a = np.asarray(f.atoms)
-            b0 = np.broadcast_to(np.asarray(f.b0, float), (len(a),))
-            r = np.linalg.norm(minimum_image(aa.positions[a[:, 1]] - aa.positions[a[:, 0]],
-                                             aa.box), axis=1)
-            worst = max(worst, float((np.abs(r - b0) / b0).max()))
-            checked += len(a)
+    worst, checked = bond_deviation(roundtrip)
     print(f"{checked} bonds, worst deviation {worst:.2%}")
     assert checked == original[0].molecule_type("Protein").graph.number_of_edges()
     assert worst < 0.10
