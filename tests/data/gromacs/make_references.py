@@ -22,7 +22,14 @@ For every system it writes ``<name>/processed.top`` (a self-contained topology: 
   ``constraints = h-bonds`` (bonds to H become constraints and leave the Bond term); the
   dynamics-stability test minimises and runs it at 2 fs.
 
-``python make_references.py aapaa_tip3p_hbonds`` remakes one system only.
+- ``aapaa_in_martini_w``: a mixed-resolution system for the export tests: the
+  pentapeptide of ``aapaa_tip3p_hbonds`` (all-atom, amber99sb-ildn) with its TIP3P replaced
+  by Martini 3 W beads and one Martini NA⁺/CL⁻ pair (TQ5; CG–CG pairs from
+  ``[ nonbond_params ]`` of martini_v3.0.0.itp, AA–CG pairs from comb-rule 2 with the W
+  self-parameters σ 0.47 nm, ε 4.65 kJ/mol and TQ5 0.354/1.18 on the CG atom types).
+  Built from the committed ``aapaa_tip3p_hbonds`` files, so it needs only gmx_d.
+
+``python make_references.py aapaa_tip3p_hbonds`` (or any one name) remakes one system only.
 """
 
 import json
@@ -168,6 +175,58 @@ def small_solvated(tmp):
     rerun("aapaa_tip3p_hbonds", work / "solv.gro", work / "topol.top", MDP_PME_HB)
 
 
+# Martini 3 W (σ, ε) and TQ5 (NA/CL) self-parameters; W-TQ5 from martini_v3.0.0.itp
+MARTINI_CG_TYPES = {"W": (72.0, 0.47, 4.65), "TQ5": (36.0, 0.354, 1.18)}
+MARTINI_W_TQ5 = (0.385, 11.46)
+
+
+def mixed_aa_cg(tmp):
+    """The aapaa peptide in Martini water: every TIP3P molecule is removed and W beads are
+    put on a jittered 0.49 nm grid (Martini W density), at least 0.35 nm from any peptide
+    atom; two of them become NA⁺ and CL⁻."""
+    src = HERE / "aapaa_tip3p_hbonds"
+    top = (src / "processed.top").read_text()
+    lines = (src / "conf.gro").read_text().splitlines()
+    box = float(lines[-1].split()[0])
+    pep = [ln for ln in lines[2:-1] if ln[5:10].strip() != "SOL"]
+    xyz = np.array([[float(ln[20 + 8 * k:28 + 8 * k]) for k in range(3)] for ln in pep])
+    n = int(round(box / 0.49))
+    g = (np.stack(np.meshgrid(*[np.arange(n)] * 3, indexing="ij"), -1).reshape(-1, 3) + 0.5)
+    g = g * box / n + np.random.default_rng(11).normal(0.0, 0.03, g.shape)
+    d = g[:, None, :] - xyz[None, :, :]
+    d -= box * np.round(d / box)
+    g = g[np.linalg.norm(d, axis=2).min(axis=1) > 0.35] % box
+    beads = [("NA", "NA", g[0]), ("CL", "CL", g[1])] + [("W", "W", p) for p in g[2:]]
+    out = [lines[0], str(len(pep) + len(beads))] + pep
+    for k, (res, name, p) in enumerate(beads):
+        out.append(f"{(2 + k) % 100000:5d}{res:<5s}{name:>5s}{(len(pep) + k + 1) % 100000:5d}"
+                   + "".join(f"{c:8.3f}" for c in p))
+    out.append(lines[-1])
+    work = tmp / "mixed"
+    work.mkdir(parents=True)
+    (work / "conf.gro").write_text("\n".join(out) + "\n")
+    types = "".join(f"{t:<6s} 0 {m:8.3f} 0.0000 A {s:.5e} {e:.5e} ; Martini 3 {t}\n"
+                    for t, (m, s, e) in MARTINI_CG_TYPES.items())
+    top = top.replace("[ atomtypes ]\n; name      at.num  mass     charge ptype  sigma      "
+                      "epsilon\n", "[ atomtypes ]\n; name      at.num  mass     charge ptype  "
+                      "sigma      epsilon\n" + types, 1)
+    assert types in top
+    nbp = ("\n[ nonbond_params ]\n; CG-CG pairs of martini_v3.0.0.itp\n"
+           "W W 1 0.47 4.65\nTQ5 TQ5 1 0.354 1.18\n"
+           f"W TQ5 1 {MARTINI_W_TQ5[0]} {MARTINI_W_TQ5[1]}\n")
+    head, rest = top.split("[ moleculetype ]", 1)
+    # the amber topology already has NA and CL molecule types: the Martini ones are NA_M3..
+    mols = "".join(f"[ moleculetype ]\n{mol} 1\n\n[ atoms ]\n1 {t} 1 {res} {res} 1 {q} {m}\n\n"
+                   for mol, res, t, q, m in (("W", "W", "W", 0.0, 72.0),
+                                             ("NA_M3", "NA", "TQ5", 1.0, 36.0),
+                                             ("CL_M3", "CL", "TQ5", -1.0, 36.0)))
+    top = head + nbp + "\n" + mols + "[ moleculetype ]" + rest
+    top = top.replace("Protein in water", "Protein in Martini 3 water")
+    top = re.sub(r"SOL\s+463\s*$", f"NA_M3 1\nCL_M3 1\nW {len(beads) - 2}\n", top)
+    (work / "topol.top").write_text(top)
+    rerun("aapaa_in_martini_w", work / "conf.gro", work / "topol.top", MDP_PME_HB)
+
+
 SYSTEMS_VAC = (("a6pa6_amber_vac", "amber99sb-ildn", ()),
                ("a6pa6_charmm_vac", "charmm27", ("-nocmap",)),
                ("a6pa6_opls_vac", "oplsaa", ()),
@@ -193,6 +252,10 @@ def main():
         small_solvated(tmp)
         shutil.rmtree(tmp)
         return
+    if sys.argv[1:] == ["aapaa_in_martini_w"]:
+        mixed_aa_cg(tmp)
+        shutil.rmtree(tmp)
+        return
     for name, ff, extra in SYSTEMS_VAC:
         work = tmp / name
         work.mkdir(parents=True)
@@ -216,6 +279,7 @@ def main():
         "water.gro", cwd=work)
     rerun("tip3p_box", work / "water.gro", work / "topol.top", MDP_PME)
     small_solvated(tmp)
+    mixed_aa_cg(tmp)
     shutil.rmtree(tmp)
 
 

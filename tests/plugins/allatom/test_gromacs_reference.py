@@ -19,7 +19,8 @@ from mdzoom.core.gromacs import load_gromacs
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "gromacs"
 SYSTEMS = ["a6pa6_amber_vac", "a6pa6_charmm_vac", "a6pa6_opls_vac", "a6pa6_gromos_vac",
-           "tip3p_box", "a6pa6_amber_tip3p_pme", "aapaa_tip3p_hbonds"]
+           "tip3p_box", "a6pa6_amber_tip3p_pme", "aapaa_tip3p_hbonds",
+           "aapaa_in_martini_w"]
 BONDED = {"Bond", "G96Bond", "Harmonic Pot.", "Angle", "G96Angle", "U-B", "Proper Dih.", "Ryckaert-Bell.",
           "Improper Dih.", "Per. Imp. Dih.", "LJ-14", "Coulomb-14", "Position Rest."}
 
