@@ -490,6 +490,13 @@ def to_openmm_simulation(system, state, integrator=None, platform="CPU", *, regi
     if integrator is None:
         integrator = mm.VerletIntegrator(0.001)
     if isinstance(platform, str):
+        names = [mm.Platform.getPlatform(k).getName() for k in range(mm.Platform.getNumPlatforms())]
+        if platform not in names:
+            hint = (" (a GPU platform needs a GPU, its driver and OpenMM's GPU build, e.g. "
+                    "pip install 'openmm[cuda12]')" if platform in ("CUDA", "OpenCL", "HIP")
+                    else "")
+            raise ValueError(f"OpenMM has no platform {platform!r} here; available: "
+                             f"{', '.join(names)}{hint}")
         platform = mm.Platform.getPlatformByName(platform)
     sim = app.Simulation(openmm_topology(system.topology, np.asarray(state.box)), omm,
                          integrator, platform, properties or {})

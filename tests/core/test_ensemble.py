@@ -291,3 +291,32 @@ def test_dask_worker_killed_then_resume(tmp_path):
     print(f"killed {killed['name']} (pid {killed['pid']}) with {len(killed['done'])} done; "
           f"resumed from step {second.row(killed['name'])['resumed_from']}; "
           f"failed in first pass: {[r['name'] for r in first.failed]}")
+
+
+def test_documented_slurm_recipe_builds_its_job_script(tmp_path, monkeypatch):
+    """The SLURM recipe of docs/ensemble.md, run up to ``cluster.scale`` (no SLURM here):
+    dask-jobqueue accepts its arguments and the job script asks for what the text says."""
+    pytest.importorskip("dask_jobqueue")
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "ensemble.md").read_text()
+    section = doc.split("### HPC: SLURM with `dask-jobqueue`", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    setup = code.split("cluster.scale(", 1)[0]
+    examples = Path(__file__).resolve().parents[2] / "examples"
+    (tmp_path / "sweep.toml").write_text((examples / "sweep_lj.toml").read_text())
+    (tmp_path / "run_lj.toml").write_text((examples / "run_lj.toml").read_text())
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(setup, "docs/ensemble.md (SLURM recipe)", "exec"), scope)
+    cluster = scope["cluster"]
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert len(scope["sweep"].members) == 8
+    for expected in ("#SBATCH -p compute", "#SBATCH -A myproject", "#SBATCH -t 04:00:00",
+                     "#SBATCH --mem=60G", "source ~/mdzoom-venv/bin/activate",
+                     "--nworkers 32", "--nthreads 1", "--lifetime 3h50m"):
+        assert expected in script, (expected, script)

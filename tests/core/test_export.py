@@ -292,6 +292,19 @@ def test_openmm_files_match_to_openmm_and_mdzoom(which, tmp_path):
         assert from_xml[term] == pytest.approx(e, rel=1e-6, abs=1e-6), (term, from_xml[term], e)
 
 
+def test_openmm_unknown_platform_is_named(tmp_path):
+    openmm = pytest.importorskip("openmm")
+    from mdzoom.core.export import to_openmm_files
+
+    system, state = lj_fluid()
+    names = [openmm.Platform.getPlatform(k).getName()
+             for k in range(openmm.Platform.getNumPlatforms())]
+    if "CUDA" in names:
+        pytest.skip("this machine has OpenMM's CUDA platform")
+    with pytest.raises(ValueError, match="no platform 'CUDA'.*available: .*Reference.*GPU"):
+        to_openmm_files(system, state, tmp_path / "system.xml", platform="CUDA")
+
+
 def test_cli_export_openmm(tmp_path, capsys):
     pytest.importorskip("openmm")
     folder, top, gro = INPUTS["martini_popc"]
