@@ -81,7 +81,17 @@ def mdzoom_mappings(registry):
 
 @hookspec
 def mdzoom_qm_engines(registry):
-    """Register QM engines: ``registry.add_qm_engine(name, engine_cls)``. Returns nothing."""
+    """Register QM engines: ``registry.add_qm_engine(name, factory)``. Returns nothing.
+
+    ``factory(**options)`` returns an engine with
+    ``compute(numbers, positions, charge=0, *, point_charges=None, unit="nm",
+    gradient=True)``: ``numbers`` atomic numbers or symbols (n,), ``positions`` (n, 3) in
+    ``unit`` ("nm" or "angstrom"), ``point_charges`` an optional (m, 4) array of x, y, z
+    (same unit) and q (e) for electrostatic embedding. The result has ``energy``
+    (kJ/mol), ``gradient`` (n, 3) kJ/mol/nm, ``point_charge_gradient`` (m, 3) kJ/mol/nm
+    or None, and ``heat_of_formation`` (kJ/mol) where the method defines one.
+    ``mdzoom qm --method NAME`` and the QM/MM force find engines by ``name``.
+    """
 
 
 @hookspec
