@@ -179,3 +179,24 @@ def test_cli_qm_json_with_point_charges(tmp_path, capsys):
     assert "pc.txt:1: expected 'x y z q'" in capsys.readouterr().err
     assert main(["qm", "-c", str(xyz), "--method", "xtb"]) == 2
     assert "unknown qm engine 'xtb'; available: mndo" in capsys.readouterr().err
+
+
+def test_twenty_atom_am1_under_50_ms():
+    """Issue #8: an AM1 energy + gradient of a 20-atom QM region in under 50 ms after
+    compilation (n-hexane of benchmarks/qm.py; median of 5, ~8 ms measured)."""
+    import importlib.util
+    import time
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_qm", Path(__file__).resolve().parents[3] / "benchmarks" / "qm.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    symbols, xyz = bench.hexane()
+    engine = NDDO("am1")
+    engine.compute(symbols, xyz)
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        engine.compute(symbols, xyz)
+        times.append(time.perf_counter() - t)
+    assert len(symbols) == 20 and np.median(times) < 0.050, times
