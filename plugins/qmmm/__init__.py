@@ -8,6 +8,13 @@ Registered with the core like any third-party plugin:
   in MM point charges (Amber sqm's model). Another plugin registers its own engine the
   same way (e.g. an xtb adapter) and ``mdzoom qm --method NAME`` uses it.
 - ``mdzoom qm`` (``mdzoom_cli``): a single point from an XYZ file, with point charges.
+- QM/MM (``qmmm``): ``make_qmmm_system(system, qm_atoms, ...)`` turns a System of any
+  MM force field into a QM/MM one (QM charges out of the MM Coulomb, QM–QM exclusions,
+  QM-only bonded terms dropped, hydrogen link atoms, switched electrostatic embedding).
+- Free energies (``cv``, ``umbrella``, ``wham``): collective variables with analytic
+  gradients, the ``"umbrella"`` force (``mdzoom_forces``), umbrella windows run through
+  the core's ensemble executor, WHAM and MBAR (pymbar, optional) 1D/2D PMFs with
+  bootstrap errors and Jacobian corrections, and ``mdzoom pmf``.
 - Rates (``rates``, ``reactive_flux``): transition-state theory from an uncorrected PMF,
   Kramers' formulas, the Bennett–Chandler transmission coefficient κ(t) from shooting
   (any propagator: a numba 1D Langevin model or mdzoom's own engine), and ``mdzoom rate``.
@@ -29,9 +36,18 @@ def mdzoom_qm_engines(registry):
 
 
 @hookimpl
+def mdzoom_forces(registry):
+    from .umbrella import UmbrellaBias
+
+    registry.add_force("umbrella", UmbrellaBias)
+
+
+@hookimpl
 def mdzoom_cli(subcommands):
+    from .pmf_cli import add_pmf_command
     from .qm_cli import add_qm_command
     from .rate_cli import add_rate_command
 
     add_qm_command(subcommands)
+    add_pmf_command(subcommands)
     add_rate_command(subcommands)

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .hamiltonian import (build_pairs, embedding_gradient, embedding_hamiltonian,
-                          pair_gradient)
+from .hamiltonian import (build_pairs, embedding_energies, embedding_gradient,
+                          embedding_hamiltonian, pair_gradient)
 from .integrals import (_STO6G_ROW, ANGULAR, OVERLAP_TABLE, STO6G_COEF, STO6G_EXP,
                         distribution_charges)
 from .parameters import BOHR, KCAL_PER_EV, KJ_PER_KCAL, NUMBERS, element_arrays
@@ -49,6 +49,7 @@ class QMResult:
     density: np.ndarray
     iterations: int
     point_charge_gradient: np.ndarray | None = None
+    point_charge_energies: np.ndarray | None = None   # (m,) kJ/mol, each charge with the QM region
     extra: dict = field(default_factory=dict)
 
     def mulliken_charges(self):
@@ -166,7 +167,11 @@ class NDDO:
         self._guess = P
         e_tot = e_el + e_core
         hof_kcal = (e_tot - par["eisol"].sum()) * KCAL_PER_EV + par["eheat"].sum()
-        grad = grad_pc = None
+        grad = grad_pc = e_pc = None
+        if emb is not None:
+            e_pc = np.zeros(len(emb[0]))
+            embedding_energies(P, xb, *emb, e_pc)
+            e_pc *= KJ_PER_EV
         if gradient:
             g = np.zeros((n, 3))
             pair_gradient(P, xb, first, *args, self.gradient_step, g)
@@ -179,5 +184,5 @@ class NDDO:
                          for a in range(n)])
         return QMResult(self.method, numbers, int(charge), e_tot * KJ_PER_EV,
                         hof_kcal * KJ_PER_KCAL, grad, e_tot, e_el, e_core, hof_kcal, eps, P,
-                        iters, point_charge_gradient=grad_pc,
+                        iters, point_charge_gradient=grad_pc, point_charge_energies=e_pc,
                         extra={"core": par["core"], "populations": pops})

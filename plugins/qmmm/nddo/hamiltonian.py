@@ -400,3 +400,24 @@ def embedding_gradient(P, x, xm, qm, first, numbers, norb, core, alpha, gauss, d
                 g = (ep - em) / (2.0 * step)
                 grad_mm[m, k] += g
                 grad[a, k] -= g
+
+
+@numba.njit(cache=True)
+def embedding_energies(P, x, xm, qm, first, numbers, norb, core, alpha, gauss, dq, dpos,
+                       drho, dcnt, gaussian_core, out):
+    """Interaction energy (eV) of each point charge with the QM region at fixed P:
+    Σ_A [−q_m Σ P (μν_A|s_m) + core term]; linear in a common scale of q_m, so it is also
+    ∂E/∂s for charges scaled by s (used by the smooth embedding cutoff)."""
+    w = np.zeros(10)
+    frame = np.empty((3, 3))
+    c = np.empty((4, 4))
+    ma = np.empty((10, 10))
+    d = np.empty(3)
+    out[:] = 0.0
+    for a in range(x.shape[0]):
+        for m in range(xm.shape[0]):
+            for j in range(3):
+                d[j] = xm[m, j] - x[a, j]
+            out[m] += _mm_pair_energy(P, d, a, m, qm, first, numbers, norb, core, alpha,
+                                      gauss, dq, dpos, drho, dcnt, gaussian_core, w, frame,
+                                      c, ma)
