@@ -10,13 +10,37 @@ The Coulomb energy of a periodic system is split with the Ewald coefficient β [
   pocketfft, forces from analytic B-spline derivatives; triclinic boxes);
 - corrections, computed here: the self energy −f β/√π Σqᵢ², the excluded pairs
   −f qᵢqⱼ erf(βr)/r (topology exclusions) and, for a system with net charge Q, the
-  uniform neutralising background −f π Q²/(2Vβ²).
+  uniform neutralising background −f π Q²/(2Vβ²);
+- with ``geometry="3dc"`` (GROMACS ``ewald-geometry = 3dc``) the Yeh–Berkowitz slab
+  correction (J. Chem. Phys. 111, 3155 (1999)) with the Ballenegger–Arnold–Cerdà terms
+  for net charge (J. Chem. Phys. 131, 094107 (2009)), :func:`slab_correction`.
 
 Terms are filed as GROMACS 2022 (Verlet scheme) files them, verified against ``gmx_d``
 (``tests/data/ewald``): the self and excluded-pair corrections are computed inside
 GROMACS's non-bonded kernel and land in ``Coulomb (SR)``; the reciprocal sum and the
 net-charge term land in ``Coul. recip.``. So with ``Nonbonded(coulomb="pme")`` + ``PME``
 the per-term sums match ``gmx energy`` line by line.
+
+Slab geometry (``geometry="3dc"``), as GROMACS 2022 ``ewald_LRcorrection`` does it, checked
+against ``gmx_d`` (``tests/data/ewald_slab``: energies to 1e-9 relative, forces to the 6
+digits ``gmx dump`` prints): with f' = f/ε_r, V = box[0,0]·box[1,1]·box[2,2], L_z = box[2,2],
+M_z = Σ qᵢzᵢ and Q = Σ qᵢ,
+
+    E = (2π f'/V) [M_z² − Q Σ qᵢzᵢ² − Q² L_z²/12],   Fᵢ = −(4π f'/V) qᵢ (M_z − Q zᵢ) ẑ,
+
+the Q terms only when |Q| > 1e-4 e (GROMACS's threshold). The energy is filed in
+``Coul. recip.`` (as GROMACS files it). zᵢ are the positions as given: mdzoom does not wrap
+them, so M_z is the continuous ("itinerant") dipole; GROMACS (one rank) puts every atom
+back into the box at each neighbour search, so the two agree while every atom stays in
+0 ≤ z < L_z, which a slab set-up must ensure anyway (the slab must not straddle z = 0, and
+nothing may cross the vacuum gap). Virial: mdzoom's is ½ ∂E/∂ε (affine deformation of
+positions and box, as for the other terms here): −½ Σ xᵢ⊗Fᵢ − ½ E δ (E ∝ 1/V) and, for
+the Q² L_z² term, −(2π f' Q² L_z/(12 V)) c_a in Ξ_az (c the third box vector). GROMACS
+2022 adds *nothing* to its virial for this correction (``Vir-XX/YY/ZZ`` of ``gmx_d`` are
+identical with 3d and 3dc), so pressures of 3dc runs differ from GROMACS's by design.
+``epsilon_surface`` ≠ 0 (the 3D dipole term 2π f'|M|²/((2ε_s+1)V)) is refused: GROMACS
+computes that M from molecules made whole across the periodic boundaries, which these
+bound forces do not do.
 
 β follows GROMACS: erfc(β·rc) = ``ewald-rtol`` (:func:`ewald_coefficient`), and the PME
 grid is the smallest FFT-friendly size with spacing ≤ ``fourierspacing``
@@ -34,7 +58,8 @@ from . import _ewald_kernels as _k
 from .force import BoundForce, Force
 from .units import COULOMB
 
-__all__ = ["EwaldSum", "PME", "ewald_coefficient", "pme_grid", "ewald_corrections"]
+__all__ = ["EwaldSum", "PME", "ewald_coefficient", "pme_grid", "ewald_corrections",
+           "slab_correction"]
 
 # GROMACS src/gromacs/fft/calcgrid.cpp: sizes known to give efficient FFTs
 _GRID_INIT = (6, 8, 10, 12, 14, 16, 20, 24, 25, 28, 32, 36, 40, 42, 44)
@@ -68,15 +93,18 @@ def _grid_size(n_min):
     fac2 = 1
     while fac2 * _GRID_BASE[-1] < n_min:
         fac2 *= 2
-    return next(fac2 * g for g in _GRID_BASE if fac2 * g >= n_min)
+    # as calcFftGrid: sizes divisible by 4 (not 140; 90 allowed), and its search loop never
+    # reaches the list's first entry; so L/spacing = 75 gives 80, not 75
+    sizes = [fac2 * g for g in _GRID_BASE[1:]]
+    return min(n for n in sizes if n >= n_min and ((n % 4 == 0 and n != 140) or n == 90))
 
 
 def pme_grid(box, spacing=0.12, min_size=6) -> tuple:
     """PME grid (Kx, Ky, Kz) as GROMACS ``grompp`` chooses it (``calcFftGrid``).
 
     Per box vector of length L: the smallest size in GROMACS's list of efficient FFT sizes
-    (factors 2, 3, 5, 7) that is ≥ max(⌊L/spacing + 0.999⌋, ``min_size``); GROMACS uses
-    ``min_size = 2·(pme_order − 1)``.
+    (factors 2, 3, 5, 7) that is ≥ max(⌊L/spacing + 0.999⌋, ``min_size``), above 44 only
+    sizes divisible by 4 (as GROMACS); GROMACS uses ``min_size = 2·(pme_order − 1)``.
 
     box : (3, 3) [nm] (row vectors) or lengths; spacing : float [nm]
     """
@@ -127,6 +155,58 @@ def ewald_corrections(positions, box, charges, pairs, beta, prefactor, forces_ou
     return e_self, e_excl, e_net
 
 
+#: GROMACS ``ewald_LRcorrection``: no net-charge (BAC) terms for |Q| below this [e]
+_SLAB_CHARGE_TOL = 1e-4
+_GEOMETRIES = ("3d", "3dc")
+
+
+def slab_correction(positions, box, charges, prefactor, forces_out, virial_out=None):
+    """Yeh–Berkowitz slab correction of ``ewald-geometry = 3dc`` [kJ/mol], as GROMACS 2022.
+
+    E = (2π f'/V)[M_z² − Q Σqᵢzᵢ² − Q² L_z²/12] (the Q terms, Ballenegger–Arnold–Cerdà,
+    only for |Q| > 1e-4 e), with M_z = Σqᵢzᵢ of the positions as given, V = the product of
+    the box diagonal, L_z = box[2, 2]. Adds Fᵢ,z = −(4π f'/V) qᵢ(M_z − Q zᵢ) to
+    ``forces_out``; with ``virial_out`` (3, 3) adds Ξ = ½ ∂E/∂ε (see the module docstring).
+    O(N), numpy only.
+
+    prefactor = f/ε_r [kJ mol⁻¹ nm e⁻²]; positions (N, 3) [nm]; box (3, 3) [nm].
+    """
+    box = _check_box(box)
+    z = positions[:, 2]
+    vol = box[0, 0] * box[1, 1] * box[2, 2]
+    lz = box[2, 2]
+    coef = 2.0 * math.pi * prefactor / vol
+    # np.sum, not np.dot: no BLAS call (see ewald_corrections)
+    mz = float(np.sum(charges * z))
+    qsum = float(np.sum(charges))
+    energy = coef * mz * mz
+    fz = -2.0 * coef * mz * charges
+    net = abs(qsum) > _SLAB_CHARGE_TOL
+    if net:
+        energy -= coef * qsum * (float(np.sum(charges * z * z)) + qsum * lz * lz / 12.0)
+        fz += 2.0 * coef * qsum * charges * z
+    forces_out[:, 2] += fz
+    if virial_out is not None:
+        # positions' part −½ Σ xᵢ⊗Fᵢ (only the z column), E ∝ 1/V, L_z² of the net term
+        virial_out[:, 2] -= 0.5 * np.sum(positions * fz[:, None], axis=0)
+        virial_out -= 0.5 * energy * np.eye(3)
+        if net:
+            virial_out[:, 2] -= coef * qsum * qsum * lz / 12.0 * box[2]
+    return energy
+
+
+def _check_slab_options(desc):
+    if desc.geometry not in _GEOMETRIES:
+        raise ValueError(f"unknown Ewald geometry {desc.geometry!r}; available: "
+                         + ", ".join(_GEOMETRIES))
+    if desc.epsilon_surface != 0:
+        raise NotImplementedError(
+            f"epsilon_surface = {desc.epsilon_surface} is not supported (GROMACS computes "
+            "its dipole term from molecules made whole across the periodic boundaries, "
+            "which mdzoom's Ewald forces do not do); available: epsilon_surface = 0 "
+            "(tin-foil), or geometry='3dc' for slabs")
+
+
 class _BoundEwaldBase(BoundForce):
     terms = ("Coulomb (SR)", "Coul. recip.")
 
@@ -137,6 +217,7 @@ class _BoundEwaldBase(BoundForce):
         self.pairs = _excluded_pairs(top)
         self.prefactor = COULOMB / desc.epsilon_r
         self.beta = desc.ewald_beta
+        self.slab = desc.geometry == "3dc"
         self.last_terms = {}
 
     def compute(self, state, forces_out):
@@ -146,7 +227,9 @@ class _BoundEwaldBase(BoundForce):
         """``compute`` plus ``self.last_virial`` (3, 3) [kJ/mol], Ξ = −½ Σ r⊗f: the
         reciprocal sum by Essmann's formula (Ξ = −½ Σ_m E(m)[δ − 2(1 + π²m²/β²) m⊗m/m²]),
         the excluded-pair correction as a pair virial, −½ E_net δ for the net-charge term
-        (∝ 1/V) and nothing from the self energy (independent of the box)."""
+        (∝ 1/V), nothing from the self energy (independent of the box) and, with
+        ``geometry="3dc"``, ½ ∂E/∂ε of the slab correction (:func:`slab_correction`;
+        GROMACS 2022 reports none for it)."""
         return self._evaluate(state, forces_out, virial=True)
 
     def _evaluate(self, state, forces_out, virial):
@@ -159,13 +242,19 @@ class _BoundEwaldBase(BoundForce):
             e_rec, excl_vir = self._reciprocal(x, box, forces_out), None
         e_self, e_excl, e_net = ewald_corrections(x, box, self.charges, self.pairs, self.beta,
                                                   self.prefactor, forces_out, excl_vir)
+        e_slab = 0.0
+        if self.slab:
+            e_slab = slab_correction(x, box, self.charges, self.prefactor, forces_out,
+                                     excl_vir)
         if virial:
             self.last_virial = vir + excl_vir - 0.5 * e_net * np.eye(3)
         sr = e_self + e_excl
-        rec = float(e_rec) + e_net
+        rec = float(e_rec) + e_net + e_slab
         self.last_terms = {"Coulomb (SR)": sr, "Coul. recip.": rec}
         self.parts = {"reciprocal": e_rec, "self": e_self, "exclusions": e_excl,
                       "net charge": e_net}
+        if self.slab:
+            self.parts["slab"] = e_slab
         return sr + rec
 
 
@@ -188,6 +277,8 @@ class EwaldSum(Force):
     precision : float        wave vectors with exp(−π²m²/β²) > precision are summed
     kmax : int | None        explicit |mₐ| ≤ kmax per axis instead (all of that cube)
     epsilon_r : float
+    geometry : str           "3d" (tin-foil) or "3dc" (slab correction, as ``PME``)
+    epsilon_surface : float  must be 0 (tin-foil); other values are refused
 
     Cost O(N·K): for a few hundred particles. Adds the same corrections as ``PME``.
     """
@@ -198,6 +289,11 @@ class EwaldSum(Force):
     precision: float = 1e-10
     kmax: int | None = None
     epsilon_r: float = 1.0
+    geometry: str = "3d"
+    epsilon_surface: float = 0.0
+
+    def __post_init__(self):
+        _check_slab_options(self)
 
     @property
     def ewald_beta(self) -> float:
@@ -266,6 +362,11 @@ class PME(Force):
     grid : (Kx, Ky, Kz) | None   explicit grid; default from ``pme_grid(box, spacing)``
     epsilon_r : float
     beta : float [nm⁻¹] | None   explicit β; overrides rtol/cutoff
+    geometry : str           GROMACS ``ewald-geometry``: "3d" (tin-foil) or "3dc" (adds the
+                             Yeh–Berkowitz slab correction, :func:`slab_correction`; put
+                             the slab in a box with a vacuum gap ≥ 2× its thickness)
+    epsilon_surface : float  GROMACS ``epsilon-surface``: must be 0 (tin-foil); other
+                             values are refused (see the module docstring)
 
     Each call: spread charges (numba), ``numpy.fft.rfftn``, multiply by the influence
     function (with the B-spline moduli), ``irfftn``, gather forces (numba). The grid is
@@ -280,10 +381,13 @@ class PME(Force):
     grid: tuple | None = None
     epsilon_r: float = 1.0
     beta: float | None = None
+    geometry: str = "3d"
+    epsilon_surface: float = 0.0
 
     def __post_init__(self):
         if int(self.order) != self.order or not 4 <= self.order <= 12:
             raise ValueError(f"PME order must be an integer 4 … 12; got {self.order}")
+        _check_slab_options(self)
 
     @property
     def ewald_beta(self) -> float:

@@ -385,6 +385,8 @@ def _physics_options(system):
                                       "from rcoulomb and ewald-rtol)")
         o.update({"coulombtype": "PME", "ewald-rtol": float(nb.ewald_rtol),
                   "fourierspacing": float(pme.spacing), "pme-order": int(pme.order),
+                  "ewald-geometry": str(pme.geometry),
+                  "epsilon-surface": float(pme.epsilon_surface),
                   "coulomb-modifier": {"potential-shift": "Potential-shift",
                                        "none": "None"}[nb.coulomb_modifier]})
         if pme.grid is not None:

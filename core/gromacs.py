@@ -298,9 +298,20 @@ def _mdp_settings(mdp):
         from .ewald import PME
 
         nb_coulomb = coulomb
+        geometry = str(get("ewald-geometry", "3d")).lower()
+        eps_surface = float(get("epsilon-surface", 0.0))
+        if geometry not in ("3d", "3dc"):
+            raise ValueError(f"ewald-geometry = {geometry} is not supported; available: "
+                             "3d, 3dc")
+        if eps_surface != 0:
+            raise ValueError(f"epsilon-surface = {eps_surface} is not supported (GROMACS "
+                             "takes that dipole term from molecules made whole across the "
+                             "box, mdzoom does not); available: epsilon-surface = 0, or "
+                             "ewald-geometry = 3dc for slabs")
         reciprocal = PME(rtol=float(get("ewald-rtol", 1e-5)), cutoff=rcoul,
                          spacing=float(get("fourierspacing", 0.12)),
-                         order=int(get("pme-order", 4)), epsilon_r=eps_r)
+                         order=int(get("pme-order", 4)), epsilon_r=eps_r,
+                         geometry=geometry, epsilon_surface=eps_surface)
         extra["ewald_rtol"] = float(get("ewald-rtol", 1e-5))
         coulomb = nb_coulomb
     cons = str(get("constraints", "none")).lower()

@@ -207,6 +207,11 @@ def _convert_nonbonded(desc, reciprocal, system, mm, separate_dispersion):
                                  "in the system for the reciprocal part")
             from .ewald import PME, ewald_coefficient, pme_grid
 
+            if getattr(reciprocal, "geometry", "3d") != "3d":
+                raise NotImplementedError(
+                    f"{type(reciprocal).__name__}(geometry={reciprocal.geometry!r}): the "
+                    "slab correction (ewald-geometry = 3dc) has no OpenMM counterpart in this "
+                    "export; export to GROMACS instead (mdzoom export --to gromacs)")
             beta = ewald_coefficient(rc, desc.ewald_rtol)
             if isinstance(reciprocal, PME):
                 order = int(reciprocal.order)
