@@ -122,7 +122,9 @@ def read_pmf(xi, W=None, dW=None):
         dW = np.asarray(dW, dtype=np.float64).ravel()
         if dW.shape != x.shape:
             raise ValueError(f"dW {dW.shape} must match xi {x.shape}")
-        dW = np.where(np.isfinite(dW), dW, 0.0)
+        # empty bins (W = +inf) carry no error; an infinite dW on a sampled bin stays
+        # infinite (the error is unknown there), so it is not understated
+        dW = np.where(np.isfinite(w), np.nan_to_num(dW, nan=np.inf), 0.0)
         if np.any(dW < 0):
             raise ValueError("dW must be non-negative")
     return x, w, dW, (None if T is None else float(T))

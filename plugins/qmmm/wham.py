@@ -435,6 +435,8 @@ def wham(samples, centers, k, *, temperature, bins=100, range=None, periodic=Non
             _, pb, _, _ = _wham_solve(cb, nkb, u, f0=f, tol=max(tol, 1e-6),
                                       max_iter=max_iter)
             r, q = _free_energy(_coarsen(pb, shape, sub), width, measure, kT)
+            if not (np.isfinite(q[i_cor]) and np.isfinite(r[i_raw])):
+                continue                   # the reference bin is empty in this resample
             bw.append(q - q[i_cor])
             bw_raw.append(r - r[i_raw])
         if len(bw) >= 2:
