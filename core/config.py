@@ -6,7 +6,10 @@ example and ``mdzoom/core/data/demo_lj.toml`` is what ``mdzoom demo`` runs. In s
     title = "..."                      # optional
     [system]      builder = "lj-fluid" (cells, density, mass, temperature, type)
                   | structure = "conf.gro" (type, types, mass, charge, temperature)
+                  | topology = "topol.top", structure = "conf.gro", mdp = "run.mdp"
+                    (a GROMACS force field: its forces come from the topology and .mdp)
     [[forces]]    type = "<registered force>", keyword parameters …
+    [[transforms]] type = "<registered transform>", keyword parameters …  (e.g. "qmmm")
     [integrator]  type = "<registered integrator>", keyword parameters …   ┐ either
     [run]         steps, seed, skin, threads                              ┘
     [[stages]]    name, steps, [stages.integrator] …                       ─ or stages
@@ -50,11 +53,12 @@ class ConfigError(ValueError):
 
 # --------------------------------------------------------------------------- schema
 
-_TOP_KEYS = ("title", "system", "forces", "integrator", "run", "stages", "output",
-             "velocities")
+_TOP_KEYS = ("title", "system", "forces", "transforms", "integrator", "run", "stages",
+             "output", "velocities")
 _SYSTEM_COMMON = ("type", "mass", "temperature")
 _SYSTEM_BUILDER = {"lj-fluid": ("builder", "cells", "density") + _SYSTEM_COMMON}
 _SYSTEM_STRUCTURE = ("structure", "types", "charge") + _SYSTEM_COMMON
+_SYSTEM_GROMACS = ("topology", "structure", "mdp", "temperature")
 _RUN_KEYS = ("steps", "seed", "skin", "threads")
 _STAGE_KEYS = ("name", "steps", "integrator")
 _OUTPUT_KEYS = ("dir", "trajectory_every", "energy_every", "checkpoint_every", "plot",
@@ -107,6 +111,7 @@ class RunConfig:
     system : dict               the ``[system]`` table (validated)
     forces : list               built force descriptions, in file order
     force_specs : list[dict]    the ``[[forces]]`` tables as written
+    transforms : list           built ``[[transforms]]`` (``apply(system, state)``), in order
     stages : list[Stage]        one stage when the file uses ``[integrator]`` + ``[run]``
     seed : int | None           seed of the random forces (None: drawn from the OS)
     skin : float | None [nm]    neighbour-list skin (None: the engine's default)
@@ -127,6 +132,7 @@ class RunConfig:
     threads: int | None
     output: OutputConfig
     velocities: dict | None = None
+    transforms: list = field(default_factory=list)
 
     @property
     def total_steps(self) -> int:
@@ -279,7 +285,9 @@ def parse_config(data: dict, path=None, base_dir=None, registry=None) -> RunConf
     title = c.string(data, "title", "", default="")
 
     system = _parse_system(c, data, base_dir)
-    forces, force_specs = _parse_forces(c, data, registry)
+    forces, force_specs = _parse_forces(c, data, registry,
+                                        required="topology" not in system)
+    transforms = _parse_transforms(c, data, registry)
     stages, run = _parse_stages(c, data, registry)
 
     out = c.table(data.get("output", {}), "output")
@@ -309,7 +317,8 @@ def parse_config(data: dict, path=None, base_dir=None, registry=None) -> RunConf
     return RunConfig(path=Path(path) if path is not None else None, base_dir=base_dir,
                      title=title, system=system, forces=forces, force_specs=force_specs,
                      stages=stages, seed=run["seed"], skin=run["skin"],
-                     threads=run["threads"], output=output, velocities=velocities)
+                     threads=run["threads"], output=output, velocities=velocities,
+                     transforms=transforms)
 
 
 def _parse_system(c, data, base_dir) -> dict:
@@ -317,6 +326,20 @@ def _parse_system(c, data, base_dir) -> dict:
         c.fail("", "missing section [system] (builder = \"lj-fluid\" or structure = "
                    "\"conf.gro\")")
     s = dict(c.table(data["system"], "system"))
+    if "topology" in s:
+        c.keys(s, _SYSTEM_GROMACS, "system", " (for topology = ...)")
+        for key, required in (("topology", True), ("structure", True), ("mdp", False)):
+            if key not in s:
+                if required:
+                    c.fail("system", f"topology = ... needs {key} = \"<file>\" too")
+                continue
+            p = base_dir / c.string(s, key, "system")
+            if not p.is_file():
+                c.fail("system", f"{key} file not found: {os.fspath(p)}")
+            s[key] = p
+        if "temperature" in s:
+            c.number(s, "temperature", "system")
+        return s
     if ("builder" in s) == ("structure" in s):
         c.fail("system", "give exactly one of builder = \"<name>\" (available: "
                          f"{', '.join(BUILDERS)}) or structure = \"<file>\"")
@@ -359,11 +382,11 @@ def _parse_system(c, data, base_dir) -> dict:
     return s
 
 
-def _parse_forces(c, data, registry):
+def _parse_forces(c, data, registry, required=True):
     specs = data.get("forces", [])
     if not isinstance(specs, list):
         c.fail("forces", "write forces as an array of tables: [[forces]]")
-    if not specs:
+    if not specs and required:
         c.fail("", "no [[forces]] given; available forces: "
                    f"{', '.join(registry.names('force')) or '(none)'}")
     forces = []
@@ -372,6 +395,18 @@ def _parse_forces(c, data, registry):
         spec = c.table(spec, section)
         forces.append(_build_component(c, spec, section, registry, "force"))
     return forces, [dict(s) for s in specs]
+
+
+def _parse_transforms(c, data, registry):
+    specs = data.get("transforms", [])
+    if not isinstance(specs, list):
+        c.fail("transforms", "write transforms as an array of tables: [[transforms]]")
+    out = []
+    for k, spec in enumerate(specs, 1):
+        section = f"[[transforms]] #{k}"
+        out.append(_build_component(c, c.table(spec, section), section, registry,
+                                    "transform"))
+    return out
 
 
 def _parse_stages(c, data, registry):
@@ -488,6 +523,24 @@ def build_system(cfg: RunConfig) -> BuiltSystem:
     s = cfg.system
     c = _Checker(cfg.path)
     type_name = s.get("type", "LJ")
+    if "topology" in s:
+        from .gromacs import load_gromacs
+
+        try:
+            system, state, _ = load_gromacs(s["topology"], s["structure"], s.get("mdp"))
+        except (ValueError, KeyError, OSError) as exc:
+            c.fail("system", f"{os.fspath(s['topology'])}: {exc}")
+        system.forces.extend(cfg.forces)
+        top = system.topology
+        pos, box, velocities = state.positions, system.box, state.velocities
+        labels = (top.names, top.resnames, top.resids)
+        system, state = _apply_transforms(c, cfg, system, State(pos, velocities, box=box))
+        temperature, vseed = _velocity_settings(cfg)
+        if temperature is not None:
+            state.velocities = maxwell_boltzmann(system.masses, temperature,
+                                                 seed=cfg.seed if vseed is None else vseed)
+        return BuiltSystem(system, state, list(top.names), list(top.resnames),
+                           np.asarray(top.resids))
     if "builder" in s:  # the only builder: "lj-fluid"
         pos, edge = fcc_lattice(int(s["cells"]), density=float(s["density"]))
         top = Topology.atomic_fluid(len(pos), type_name, mass=float(s.get("mass", 1.0)))
@@ -511,6 +564,7 @@ def build_system(cfg: RunConfig) -> BuiltSystem:
         pos, box, velocities = frame.positions, frame.box, frame.velocities
         labels = (frame.names, frame.resnames, frame.resids)
     system = System(top, box=box, forces=list(cfg.forces))
+    system, _ = _apply_transforms(c, cfg, system, State(pos, velocities, box=system.box))
     temperature, vseed = _velocity_settings(cfg)
     if temperature is not None:
         if vseed is None:
@@ -520,6 +574,15 @@ def build_system(cfg: RunConfig) -> BuiltSystem:
     if labels is None:
         labels = (top.names, top.resnames, top.resids)
     return BuiltSystem(system, state, list(labels[0]), list(labels[1]), np.asarray(labels[2]))
+
+
+def _apply_transforms(c, cfg, system, state):
+    for k, t in enumerate(cfg.transforms, 1):
+        try:
+            system = t.apply(system, state)
+        except (ValueError, KeyError, IndexError) as exc:
+            c.fail(f"[[transforms]] #{k}", f"{type(t).__name__}: {exc}")
+    return system, state
 
 
 def _structure_topology(c, ptypes, mass, charge, MoleculeType, Topology):

@@ -114,6 +114,18 @@ def mdzoom_demos(registry):
     """
 
 
+@hookspec
+def mdzoom_transforms(registry):
+    """Register system transforms for a run configuration's ``[[transforms]]``:
+    ``registry.add_transform(name, factory)``. Returns nothing.
+
+    ``factory(**params)`` (the table's keys but ``type``) returns an object whose
+    ``apply(system, state) -> System`` gives the System to run, e.g. the QM/MM plugin's
+    ``qmmm`` (``make_qmmm_system``). Transforms run in file order after the system and its
+    ``[[forces]]`` are built.
+    """
+
+
 # --------------------------------------------------------------------------- checks and CLI
 
 

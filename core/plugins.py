@@ -32,7 +32,7 @@ BUILTIN_PLUGINS = (
 )
 
 _KINDS = ("force", "forcefield", "integrator", "reader", "writer", "mapping", "qm_engine",
-          "analysis", "demo")
+          "analysis", "demo", "transform")
 
 
 SEVERITIES = ("error", "warning", "note")
@@ -91,7 +91,7 @@ class Registry:
 
     ``add_<kind>(name, obj)`` registers; ``get_<kind>(name)`` looks up with an error that
     lists what is available; ``names(kind)`` lists. Kinds: force, forcefield, integrator,
-    reader, writer, mapping, qm_engine, analysis, demo. Duplicate names fail loudly, naming both
+    reader, writer, mapping, qm_engine, analysis, demo, transform. Duplicate names fail loudly, naming both
     plugins.
     """
 
@@ -140,6 +140,7 @@ class Registry:
     def add_qm_engine(self, name, cls): self._add("qm_engine", name, cls)
     def add_analysis(self, name, fn): self._add("analysis", name, fn)
     def add_demo(self, name, demo): self._add("demo", name, demo)
+    def add_transform(self, name, cls): self._add("transform", name, cls)
     def get_force(self, name): return self._get("force", name)
     def get_forcefield(self, name): return self._get("forcefield", name)
     def get_integrator(self, name): return self._get("integrator", name)
@@ -149,6 +150,7 @@ class Registry:
     def get_qm_engine(self, name): return self._get("qm_engine", name)
     def get_analysis(self, name): return self._get("analysis", name)
     def get_demo(self, name): return self._get("demo", name)
+    def get_transform(self, name): return self._get("transform", name)
 
 
 _REGISTRATION_HOOKS = {
@@ -156,7 +158,7 @@ _REGISTRATION_HOOKS = {
     "mdzoom_integrators": "integrator", "mdzoom_readers": "reader",
     "mdzoom_writers": "writer", "mdzoom_mappings": "mapping",
     "mdzoom_qm_engines": "qm_engine", "mdzoom_analyses": "analysis",
-    "mdzoom_demos": "demo",
+    "mdzoom_demos": "demo", "mdzoom_transforms": "transform",
 }
 
 

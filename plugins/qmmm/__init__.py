@@ -10,7 +10,8 @@ Registered with the core like any third-party plugin:
 - ``mdzoom qm`` (``mdzoom_cli``): a single point from an XYZ file, with point charges.
 - QM/MM (``qmmm``): ``make_qmmm_system(system, qm_atoms, ...)`` turns a System of any
   MM force field into a QM/MM one (QM charges out of the MM Coulomb, QM–QM exclusions,
-  QM-only bonded terms dropped, hydrogen link atoms, switched electrostatic embedding).
+  QM-only bonded terms dropped, hydrogen link atoms, switched electrostatic embedding);
+  in a run configuration, ``[[transforms]] type = "qmmm"`` (``mdzoom_transforms``).
 - Free energies (``cv``, ``umbrella``, ``wham``): collective variables with analytic
   gradients, the ``"umbrella"`` force (``mdzoom_forces``), umbrella windows run through
   the core's ensemble executor, WHAM and MBAR (pymbar, optional) 1D/2D PMFs with
@@ -40,6 +41,13 @@ def mdzoom_forces(registry):
     from .umbrella import UmbrellaBias
 
     registry.add_force("umbrella", UmbrellaBias)
+
+
+@hookimpl
+def mdzoom_transforms(registry):
+    from .qmmm import QMMMTransform
+
+    registry.add_transform("qmmm", QMMMTransform)
 
 
 @hookimpl

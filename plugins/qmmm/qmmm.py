@@ -44,7 +44,7 @@ from mdzoom.core.bonded import IndexedForce
 from mdzoom.core.system import System
 from mdzoom.core.topology import MoleculeType, Topology
 
-__all__ = ["QMMMForce", "make_qmmm_system", "switch", "LINK_BOND_LENGTHS"]
+__all__ = ["QMMMForce", "QMMMTransform", "make_qmmm_system", "switch", "LINK_BOND_LENGTHS"]
 
 _NUMBER = {"H": 1, "C": 6, "N": 7, "O": 8, "S": 16, "CL": 17}
 # typical single-bond lengths Q1–M1 (nm) for the link-atom ratio g = 0.109 / r
@@ -365,3 +365,36 @@ def _isolate(top, qm, charges, changed):
             new_mols.append((name, 1))
         k += 1
     return Topology(new_types, new_mols)
+
+
+@dataclass
+class QMMMTransform:
+    """``[[transforms]] type = "qmmm"`` of a run configuration: ``apply(system, state)``
+    returns ``make_qmmm_system(system, qm_atoms, …)``.
+
+    qm_atoms : particle indices (a list) or a selection string (``"resname SN2"``, the
+        core's selection language)
+    The other keys are ``make_qmmm_system``'s (engine, qm_charge, cutoff [nm],
+    switch_width [nm], link_charge, embedding, link_ratio, engine_options).
+    """
+
+    qm_atoms: object
+    engine: str = "am1"
+    qm_charge: int = 0
+    cutoff: float = 1.2
+    switch_width: float = 0.2
+    link_charge: str = "zero"
+    embedding: str = "qmmm_int=1"
+    link_ratio: float | None = None
+    engine_options: dict = field(default_factory=dict)
+
+    def apply(self, system, state=None):
+        from mdzoom.core.analysis.selection import resolve_indices
+
+        atoms = resolve_indices(self.qm_atoms, system.n_particles, system.topology,
+                                what="qm_atoms")
+        return make_qmmm_system(system, atoms, engine=self.engine, qm_charge=self.qm_charge,
+                                cutoff=self.cutoff, switch_width=self.switch_width,
+                                link_charge=self.link_charge, embedding=self.embedding,
+                                link_ratio=self.link_ratio,
+                                engine_options=self.engine_options)
