@@ -421,3 +421,115 @@ def embedding_energies(P, x, xm, qm, first, numbers, norb, core, alpha, gauss, d
             out[m] += _mm_pair_energy(P, d, a, m, qm, first, numbers, norb, core, alpha,
                                       gauss, dq, dpos, drho, dcnt, gaussian_core, w, frame,
                                       c, ma)
+
+
+# ------------------------------------------------------- point charges, analytic form
+@numba.njit(cache=True)
+def _inv(dz, extra2, rho):
+    """1/sqrt(dz² + extra2 + ρ²) and its derivative with respect to dz."""
+    s = dz * dz + extra2 + rho * rho
+    v = 1.0 / math.sqrt(s)
+    return v, -dz * v * v * v
+
+
+@numba.njit(cache=True)
+def _mm_axis_integrals(a, r, dq, dpos, drho, out, dout):
+    """The four (μν_A|s_m) of a point charge on the pair axis at distance r (bohr), eV:
+    out = (ss, s-pσ, pσ-pσ, pπ-pπ), dout their r-derivatives (eV/bohr). With cylindrical
+    symmetry these give every molecular-frame integral: (s p_i) = out[1] u_i and
+    (p_i p_j) = out[3] δ_ij + (out[2] − out[3]) u_i u_j, u the unit vector A → charge."""
+    # distributions 0 (ss), 6 (s z'), 9 (z'z'), 2 (x'x') of the packed local order
+    for slot, k in enumerate((0, 6, 9, 2)):
+        v = 0.0
+        dv = 0.0
+        for i in range(10):
+            if i >= 4 or dq[a, k, i] == 0.0:
+                break
+            x = dpos[a, k, i, 0]
+            y = dpos[a, k, i, 1]
+            f, df = _inv(r - dpos[a, k, i, 2], x * x + y * y, drho[a, k, i])
+            v += dq[a, k, i] * f
+            dv += dq[a, k, i] * df
+        out[slot] = v * EV_PER_HARTREE_NB
+        dout[slot] = dv * EV_PER_HARTREE_NB
+
+
+@numba.njit(cache=True)
+def _mm_core_and_derivative(a, core, alpha, gauss, gamma, dgamma, q, r, gaussian_core):
+    """sqm's QM core – MM charge energy (eV) and its r-derivative (eV/bohr), r in bohr."""
+    ra = r * BOHR_NB
+    zq = core[a] * q
+    ea = math.exp(-alpha[a] * ra)
+    em = math.exp(-ALPHA_MM * ra)
+    expo = ea + em
+    dexpo = (-alpha[a] * ea - ALPHA_MM * em) * BOHR_NB
+    e = zq * gamma + abs(zq * gamma) * expo
+    sgn = 1.0 if zq * gamma >= 0.0 else -1.0
+    de = zq * dgamma + sgn * zq * dgamma * expo + abs(zq * gamma) * dexpo
+    if gaussian_core:
+        g = 0.0
+        dg = 0.0
+        for k in range(gauss.shape[1]):
+            kk = gauss[a, k, 0]
+            if kk != 0.0:
+                t = kk * math.exp(-gauss[a, k, 1] * (ra - gauss[a, k, 2]) ** 2)
+                g += t
+                dg += -2.0 * gauss[a, k, 1] * (ra - gauss[a, k, 2]) * t
+        e += zq / ra * g
+        de += (-zq / (ra * ra) * g + zq / ra * dg) * BOHR_NB
+    return e, de
+
+
+@numba.njit(cache=True)
+def embedding_analytic(P, x, xm, qm, first, numbers, norb, core, alpha, gauss, dq, dpos,
+                       drho, dcnt, gaussian_core, want_grad, e_out, grad, grad_mm):
+    """QM–MM pair energies at density P (e_out[m], eV) and, with ``want_grad``, their
+    exact gradients (eV/bohr) added to grad (QM atoms) and grad_mm (charges)."""
+    val = np.empty(4)
+    der = np.empty(4)
+    u = np.empty(3)
+    e_out[:] = 0.0
+    for a in range(x.shape[0]):
+        f = first[a]
+        sp = norb[a] > 1
+        for m in range(xm.shape[0]):
+            r2 = 0.0
+            for j in range(3):
+                u[j] = xm[m, j] - x[a, j]
+                r2 += u[j] * u[j]
+            r = math.sqrt(r2)
+            for j in range(3):
+                u[j] /= r
+            _mm_axis_integrals(a, r, dq, dpos, drho, val, der)
+            q = qm[m]
+            pss = P[f, f]
+            e_el = pss * val[0]
+            de_dr = pss * der[0]
+            g = np.zeros(3)
+            if sp:
+                pu = 0.0
+                upu = 0.0
+                tr = 0.0
+                for i in range(3):
+                    pu += P[f, f + 1 + i] * u[i]
+                    tr += P[f + 1 + i, f + 1 + i]
+                    for j in range(3):
+                        upu += u[i] * P[f + 1 + i, f + 1 + j] * u[j]
+                e_el += 2.0 * val[1] * pu + val[3] * tr + (val[2] - val[3]) * upu
+                de_dr += 2.0 * der[1] * pu + der[3] * tr + (der[2] - der[3]) * upu
+                if want_grad:
+                    for i in range(3):
+                        ppu = 0.0
+                        for j in range(3):
+                            ppu += P[f + 1 + i, f + 1 + j] * u[j]
+                        # tangential parts: ∂u/∂d = (1 − u uᵀ)/r
+                        g[i] += (2.0 * val[1] * (P[f, f + 1 + i] - pu * u[i])
+                                 + 2.0 * (val[2] - val[3]) * (ppu - upu * u[i])) / r
+            ec, dec = _mm_core_and_derivative(a, core, alpha, gauss, val[0], der[0], q, r,
+                                              gaussian_core)
+            e_out[m] += -q * e_el + ec
+            if want_grad:
+                for i in range(3):
+                    gi = -q * (de_dr * u[i] + g[i]) + dec * u[i]
+                    grad_mm[m, i] += gi
+                    grad[a, i] -= gi
