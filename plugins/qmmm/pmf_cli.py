@@ -117,7 +117,8 @@ def compute_pmf(windows, *, method="wham", bins=None, range=None, jacobian=None,
         res = wham(samples, windows.centers, windows.k, n_bootstrap=bootstrap, seed=seed,
                    **kw)
     elif method == "mbar":
-        res = mbar_pmf(samples, windows.centers, windows.k, **kw)
+        res = mbar_pmf(samples, windows.centers, windows.k, n_bootstrap=bootstrap, seed=seed,
+                       **kw)
     else:
         raise ValueError(f"unknown method {method!r}; available: wham, mbar")
     res["files"] = [os.fspath(f) for f in windows.files]

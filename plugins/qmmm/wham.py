@@ -502,12 +502,14 @@ def _pymbar():
 
 
 def mbar_pmf(samples, centers, k, *, temperature, bins=100, range=None, periodic=None,
-             jacobian="none", reference="min", decorrelate=True) -> Results:
+             jacobian="none", reference="min", decorrelate=True, n_bootstrap=20,
+             seed=None) -> Results:
     """PMF from umbrella windows by MBAR (``pymbar.FES``, histogram estimator).
 
-    Parameters are those of :func:`wham` (no bootstrap: the uncertainties are MBAR's
-    analytical ones, which need decorrelated samples: keep ``decorrelate=True`` for MD
-    data). Each window is subsampled with its statistical inefficiency first.
+    Parameters are those of :func:`wham`. In 1D the uncertainties are MBAR's analytical
+    ones (pymbar's FES); in 2D, where pymbar 4.0's FES takes no 2D bins, they come from
+    ``n_bootstrap`` resamples of each window's samples (``seed``). Both need
+    decorrelated samples: keep ``decorrelate=True`` for MD data. Each window is subsampled with its statistical inefficiency first.
 
     Returns the same keys as :func:`wham` with ``method = "mbar"``; ``f_windows`` are
     MBAR's window free energies [kJ/mol], ``dW`` its analytical uncertainties (relative to
@@ -563,16 +565,32 @@ def mbar_pmf(samples, centers, k, *, temperature, bins=100, range=None, periodic
             dfw[occupied] = np.asarray(out["df_i"], dtype=np.float64)
         else:
             # pymbar 4.0's FES cannot take bin edges of unequal lengths: the same
-            # histogram estimator from MBAR's unbiased-state weights (no uncertainties)
-            mbar = pymbar.MBAR(u_kn, n_k, verbose=False, initial_f_k=f0)
-            fk = np.asarray(mbar.f_k, dtype=np.float64)
-            log_w = -_logsumexp(np.log(n_k)[:, None] + fk[:, None] - u_kn, axis=0)
-            wb = np.bincount(_bin_index(x_n, edges, per), weights=np.exp(log_w - log_w.max()),
-                             minlength=nb)
-            with np.errstate(divide="ignore"):
-                fw = np.where(occupied, -np.log(wb / _measure(edges, "generic", 2)[1]), np.inf)
-            fw = fw - fw[occupied].min()
+            # histogram estimator from MBAR's unbiased-state weights, with errors from
+            # a bootstrap over each window's decorrelated samples
+            bin_n = _bin_index(x_n, edges, per)
+            vol = _measure(edges, "generic", 2)[1]
+
+            def fes_2d(u, nk, idx, f_init):
+                mb = pymbar.MBAR(u, nk, verbose=False, initial_f_k=f_init)
+                fkb = np.asarray(mb.f_k, dtype=np.float64)
+                lw = -_logsumexp(np.log(nk)[:, None] + fkb[:, None] - u, axis=0)
+                wb = np.bincount(idx, weights=np.exp(lw - lw.max()), minlength=nb)
+                with np.errstate(divide="ignore"):
+                    out = np.where(wb > 0, -np.log(wb / vol), np.inf)
+                return out - out[np.isfinite(out)].min(), fkb
+
+            fw, fk = fes_2d(u_kn, n_k, bin_n, f0)
             dfw = None
+            if n_bootstrap and n_bootstrap >= 2:
+                rng = np.random.default_rng(seed)
+                starts = np.concatenate([[0], np.cumsum(n_k)[:-1]])
+                boots = []
+                for _ in np.arange(int(n_bootstrap)):
+                    pick = np.concatenate([st + rng.integers(0, n, n)
+                                           for st, n in zip(starts, n_k)])
+                    fb, _ = fes_2d(u_kn[:, pick], n_k, bin_n[pick], fk)
+                    boots.append(fb - fb[np.argmin(np.where(np.isfinite(fw), fw, np.inf))])
+                dfw = _finite_std(np.array(boots))
     # pymbar's histogram f_i is −ln(density per bin volume); the Jacobian via bin measure
     measure, width = _measure(edges, JACOBIANS[key][0], dim)
     raw = kT * fw
@@ -593,7 +611,11 @@ def mbar_pmf(samples, centers, k, *, temperature, bins=100, range=None, periodic
     _store_grid(res, edges, cs, shape, W=W, W_uncorrected=W_raw, dW=dW, dW_uncorrected=dW,
                 P=p, counts=np.bincount(_bin_index(x_n, edges, per), minlength=nb))
     if dW is None:
-        res["note_errors"] = "2D MBAR: no uncertainties (pymbar 4.0's FES takes no 2D bins)"
+        res["note_errors"] = "2D MBAR: no uncertainties (n_bootstrap < 2)"
+    elif dim == 2:
+        res["n_bootstrap"] = int(n_bootstrap)
+        res["note_errors"] = (f"2D MBAR: bootstrap over {int(n_bootstrap)} resamples of the "
+                              "decorrelated samples (relative to the lowest bin)")
     res["note"] = (f"MBAR (pymbar {pymbar.__version__} FES, histogram) at "
                    f"{float(temperature):g} K, {len(xs)} windows, {int(n_k.sum())} "
                    f"decorrelated samples; W zero at its {reference!r} bin; Jacobian: "

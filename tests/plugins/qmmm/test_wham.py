@@ -234,10 +234,17 @@ def test_mbar_2d_agrees_with_wham(windows_2d):
     centers, k, samples = windows_2d
     sub = [s[:600] for s in samples]
     kw = dict(temperature=T, bins=(15, 12), range=((-1.5, 1.5), (-0.3, 1.5)))
-    m, w = mbar_pmf(sub, centers, k, **kw), wham(sub, centers, k, **kw)
+    m = mbar_pmf(sub, centers, k, n_bootstrap=10, seed=1, **kw)
+    w = wham(sub, centers, k, n_bootstrap=10, seed=1, **kw)
     ok = np.isfinite(m.W) & np.isfinite(w.W) & (w.W < 15)
     assert ok.sum() > 50
     assert max_error(m.W, w.W, ok) < TOL
+    # bootstrap errors in 2D: finite where sampled, and of WHAM's size (same data)
+    both = ok & np.isfinite(m.dW) & np.isfinite(w.dW) & (w.dW > 0)
+    assert both.sum() > 40
+    ratio = np.median(m.dW[both] / w.dW[both])
+    print(f"2D MBAR/WHAM bootstrap error ratio {ratio:.2f}")
+    assert 0.5 < ratio < 2.0
 
 
 def test_statistical_inefficiency_of_ar1():
