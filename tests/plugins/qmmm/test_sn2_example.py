@@ -1,6 +1,5 @@
 """Smoke test of examples/sn2_qmmm (build + a tiny run through the whole pipeline)."""
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
