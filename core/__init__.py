@@ -15,7 +15,7 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from . import units  # noqa: E402
 from .bonded import HarmonicBond
-from .constraints import ConstraintError, DistanceConstraints, Settle
+from .constraints import ConstraintError, DistanceConstraints, FrozenAtoms, Settle
 from .custom import PythonForce
 from .ewald import PME, EwaldSum, ewald_coefficient, pme_grid
 from .force import BindContext, BoundForce, Force, ForceEvaluator
@@ -47,7 +47,7 @@ __all__ = [
     "every", "Results",
     "PluginManager", "Registry", "Finding", "get_plugin_manager", "hookimpl",
     "fcc_lattice", "maxwell_boltzmann", "remove_com_motion",
-    "DistanceConstraints", "Settle", "ConstraintError",
+    "DistanceConstraints", "Settle", "FrozenAtoms", "ConstraintError",
 ]
 
 from .virtual_sites import (VirtualSites3, VirtualSites3FAD, VirtualSites3FD,  # noqa: E402

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import _constraint_kernels as _k
 
-__all__ = ["Constraint", "DistanceConstraints", "Settle", "ConstraintError"]
+__all__ = ["Constraint", "DistanceConstraints", "Settle", "FrozenAtoms", "ConstraintError"]
 
 _NO_V = np.zeros((0, 3))
 
@@ -341,3 +341,69 @@ class BoundSettle:
         q = np.empty(self._pairs.shape[0])
         _k.distance_deviations(x, v, box, self._pairs, self._d2, p, q)
         return p, q
+
+
+# ---------------------------------------------------------------------- frozen atoms
+@dataclass(eq=False)
+class FrozenAtoms(Constraint):
+    """Particles held fixed in space (GROMACS ``freezegrps`` in all three dimensions):
+    electrode atoms, walls, an anchored solute.
+
+    After every move a frozen particle is put back where it was and its velocity set to
+    zero; forces still act on it (they reach the virial through the constraint's
+    displacement virial, which for an absolute-position constraint depends on the
+    origin: run such systems at constant volume). Removes 3 degrees of freedom per
+    particle. ``atoms`` : (n,) particle indices.
+    """
+
+    atoms: np.ndarray
+
+    def __post_init__(self):
+        a = np.unique(np.asarray(self.atoms, dtype=np.int64).ravel())
+        if a.size == 0:
+            raise ValueError("FrozenAtoms: no atoms given")
+        self.atoms = a
+
+    def __eq__(self, other):
+        return type(other) is type(self) and np.array_equal(self.atoms, other.atoms)
+
+    @property
+    def n_constraints(self) -> int:
+        return 3 * int(self.atoms.size)
+
+    def bind(self, system):
+        return BoundFrozenAtoms(self, system)
+
+
+class BoundFrozenAtoms:
+    tol = 1e-10
+
+    def __init__(self, desc: FrozenAtoms, system):
+        n = system.n_particles
+        a = desc.atoms
+        if a.min() < 0 or a.max() >= n:
+            raise IndexError(f"FrozenAtoms: particle index outside 0..{n - 1} "
+                             f"(got {int(a.min())}..{int(a.max())})")
+        self.atoms = a
+        self.n_constraints = desc.n_constraints
+        self._m = np.asarray(system.masses, dtype=np.float64)[a]
+
+    def constrain_positions(self, x_ref, x_new, inv_m, box, *, v=None, dt=None, step=None):
+        a = self.atoms
+        dx = x_ref[a] - x_new[a]
+        x_new[a] = x_ref[a]
+        if v is not None:
+            v[a] = 0.0
+        return -0.5 * np.einsum("ia,ib->ab", x_ref[a], self._m[:, None] * dx)
+
+    def constrain_velocities(self, x, v, inv_m, box, *, step=None):
+        a = self.atoms
+        dv = -v[a]
+        v[a] = 0.0
+        return -0.5 * np.einsum("ia,ib->ab", x[a], self._m[:, None] * dv)
+
+    def deviations(self, x, v, box):
+        """(zeros: positions are whatever the start gives, |v| of each frozen particle)."""
+        return (np.zeros(self.atoms.size),
+                np.linalg.norm(v[self.atoms], axis=1) if v is not None and len(v)
+                else np.zeros(self.atoms.size))

@@ -385,3 +385,59 @@ def test_resume_with_constraints_is_bit_for_bit(tmp_path, integrator):
     second.run(70, progress=False)
     assert np.array_equal(second.state.positions, ref.state.positions)
     assert np.array_equal(second.state.velocities, ref.state.velocities)
+
+
+# ----------------------------------------------------------------------- frozen atoms
+def _half_frozen_argon():
+    pos, edge = mz.fcc_lattice(4, density=21.0)
+    n = len(pos)
+    frozen = np.arange(0, n, 2)
+    system = mz.System(mz.Topology.atomic_fluid(n, "AR", mass=39.948), box=edge,
+                       forces=[mz.Nonbonded(cutoff=1.0, lj=(0.34, 0.996))],
+                       constraints=[mz.FrozenAtoms(frozen)])
+    return system, pos, frozen
+
+
+@pytest.mark.parametrize("integrator", ["langevin", "v-rescale"])
+def test_frozen_atoms_stay_put_and_the_rest_has_the_right_temperature(integrator):
+    """Half of an argon crystal frozen: those atoms never move, their velocities stay 0,
+    and with 3 degrees of freedom removed per frozen atom the mobile half equilibrates
+    at the thermostat's temperature (measured 119.6 and 120.7 K for 120 K)."""
+    system, pos, frozen = _half_frozen_argon()
+    n = system.n_particles
+    assert system.degrees_of_freedom == 3 * n - 3 - 3 * len(frozen)
+    integ = (mz.LangevinBAOAB(dt=0.005, temperature=120.0, friction=5.0)
+             if integrator == "langevin" else
+             mz.VelocityVerlet(dt=0.005, thermostat=mz.VRescale(temperature=120.0, tau=0.1)))
+    sim = mz.Simulation(system, integ, mz.State(pos.copy(), box=system.box), seed=1)
+    sim.state.velocities[:] = mz.maxwell_boltzmann(system.masses, 120.0, seed=2)
+    rec = mz.EnergyRecorder(every=10)
+    sim.outputs.append(rec)
+    sim.run(2000, progress=False)
+    assert np.array_equal(sim.state.positions[frozen], pos[frozen])
+    assert not np.any(sim.state.velocities[frozen])
+    mobile = np.setdiff1d(np.arange(n), frozen)
+    assert np.abs(sim.state.positions[mobile] - pos[mobile]).max() > 0.01
+    assert rec.results["Temperature"][50:].mean() == pytest.approx(120.0, rel=0.03)
+
+
+def test_frozen_atoms_conserve_energy_in_nve():
+    system, pos, frozen = _half_frozen_argon()
+    sim = mz.Simulation(system, mz.VelocityVerlet(dt=0.005),
+                        mz.State(pos + 0.003, box=system.box), seed=1)
+    sim.state.velocities[:] = mz.maxwell_boltzmann(system.masses, 120.0, seed=3)
+    sim.run(10, progress=False)
+    rec = mz.EnergyRecorder(every=10)
+    sim.outputs.append(rec)
+    sim.run(1000, progress=False)
+    e = rec.results["Total Energy"]
+    assert np.ptp(e) < 0.02 * np.abs(rec.results["Kinetic En."]).mean()
+
+
+def test_frozen_atoms_errors():
+    with pytest.raises(ValueError, match="no atoms"):
+        mz.FrozenAtoms([])
+    system, pos, _ = _half_frozen_argon()
+    system.constraints = [mz.FrozenAtoms([0, system.n_particles])]
+    with pytest.raises(IndexError, match="outside"):
+        mz.Simulation(system, mz.VelocityVerlet(dt=0.005), mz.State(pos, box=system.box))
