@@ -97,7 +97,7 @@ def _cmd_run(args) -> int:
         from .gromacs_run import run_gromacs
 
         run_gromacs(args.topology, args.structure, args.mdp, args.out or "mdzoom-run",
-                    include_dirs=args.include, progress=_progress(args),
+                    include_dirs=args.include, index=args.index, progress=_progress(args),
                     threads=args.threads, allow_errors=args.force)
         return 0
     if not args.config:
@@ -154,7 +154,7 @@ def _cmd_check(args) -> int:
         from .gromacs_run import check_gromacs
 
         findings = check_gromacs(args.topology, args.structure, args.mdp,
-                                 include_dirs=args.include)
+                                 include_dirs=args.include, index=args.index)
     elif args.config:
         from .config import load_config, stage_findings
 
@@ -182,7 +182,7 @@ def _cmd_energy(args) -> int:
     from .gromacs import load_gromacs
 
     system, state, _ = load_gromacs(args.topology, args.structure, args.mdp,
-                                    include_dirs=args.include)
+                                    include_dirs=args.include, index=args.index)
     ev = ForceEvaluator(system, skin=0.0)
     ev.compute(state)
     terms = dict(ev.terms)
@@ -205,7 +205,7 @@ def _cmd_export(args) -> int:
     from .gromacs import load_gromacs
 
     system, state, settings = load_gromacs(args.topology, args.structure, args.mdp,
-                                           include_dirs=args.include)
+                                           include_dirs=args.include, index=args.index)
     try:
         return _export(args, system, state, settings)
     except NotImplementedError as exc:     # what the target cannot hold: a user error
@@ -326,6 +326,8 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     p.add_argument("-f", dest="mdp", default=None, metavar="md.mdp")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="extra #include search directory (repeatable)")
+    p.add_argument("-n", dest="index", default=None, metavar="index.ndx",
+                   help="GROMACS index file for the groups the .mdp names (freezegrps)")
     p.add_argument("-o", "--out", dest="out", default=None, metavar="DIR",
                    help="output directory (default: [output] dir of the config, relative "
                         "to the config file)")
@@ -378,6 +380,8 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
                    help="run settings (default: GROMACS's, or the force field's preset)")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="extra #include search directory (repeatable)")
+    p.add_argument("-n", dest="index", default=None, metavar="index.ndx",
+                   help="GROMACS index file for the groups the .mdp names (freezegrps)")
     p.add_argument("--json", action="store_true",
                    help="print a list of findings {check, severity, message, fix, plugin}")
     p.set_defaults(func=_cmd_check)
@@ -390,6 +394,8 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
     p.add_argument("-f", dest="mdp", default=None, metavar="run.mdp")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="extra #include search directory (repeatable)")
+    p.add_argument("-n", dest="index", default=None, metavar="index.ndx",
+                   help="GROMACS index file for the groups the .mdp names (freezegrps)")
     p.add_argument("--json", action="store_true", help='print {"terms": {name: kJ/mol}}')
     p.add_argument("--forces", default=None, metavar="FILE",
                    help="write per-atom forces (N x 3, kJ/mol/nm) as a text table")
@@ -406,6 +412,8 @@ def build_parser(plugin_manager=None) -> argparse.ArgumentParser:
                    help="run settings (default: GROMACS's, or the force field's preset)")
     p.add_argument("-I", dest="include", action="append", default=[], metavar="DIR",
                    help="extra #include search directory (repeatable)")
+    p.add_argument("-n", dest="index", default=None, metavar="index.ndx",
+                   help="GROMACS index file for the groups the .mdp names (freezegrps)")
     p.add_argument("--to", required=True, choices=("gromacs", "openmm"),
                    help="target engine")
     p.add_argument("-o", dest="out", default=None, metavar="DIR|system.xml",

@@ -58,7 +58,7 @@ _TOP_KEYS = ("title", "system", "forces", "transforms", "integrator", "run", "st
 _SYSTEM_COMMON = ("type", "mass", "temperature")
 _SYSTEM_BUILDER = {"lj-fluid": ("builder", "cells", "density") + _SYSTEM_COMMON}
 _SYSTEM_STRUCTURE = ("structure", "types", "charge") + _SYSTEM_COMMON
-_SYSTEM_GROMACS = ("topology", "structure", "mdp", "temperature")
+_SYSTEM_GROMACS = ("topology", "structure", "mdp", "index", "temperature")
 _RUN_KEYS = ("steps", "seed", "skin", "threads")
 _STAGE_KEYS = ("name", "steps", "integrator")
 _OUTPUT_KEYS = ("dir", "trajectory_every", "energy_every", "checkpoint_every", "plot",
@@ -328,7 +328,8 @@ def _parse_system(c, data, base_dir) -> dict:
     s = dict(c.table(data["system"], "system"))
     if "topology" in s:
         c.keys(s, _SYSTEM_GROMACS, "system", " (for topology = ...)")
-        for key, required in (("topology", True), ("structure", True), ("mdp", False)):
+        for key, required in (("topology", True), ("structure", True), ("mdp", False),
+                              ("index", False)):
             if key not in s:
                 if required:
                     c.fail("system", f"topology = ... needs {key} = \"<file>\" too")
@@ -527,7 +528,8 @@ def build_system(cfg: RunConfig) -> BuiltSystem:
         from .gromacs import load_gromacs
 
         try:
-            system, state, _ = load_gromacs(s["topology"], s["structure"], s.get("mdp"))
+            system, state, _ = load_gromacs(s["topology"], s["structure"], s.get("mdp"),
+                                            index=s.get("index"))
         except (ValueError, KeyError, OSError) as exc:
             c.fail("system", f"{os.fspath(s['topology'])}: {exc}")
         system.forces.extend(cfg.forces)

@@ -326,8 +326,12 @@ def _mdp_settings(mdp):
             "nsteps": int(get("nsteps", 0))}
 
 
-def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), registry=None):
+def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), registry=None,
+                 index=None):
     """Read ``.top`` + structure (+ ``.mdp``) and build ``(system, state, settings)``.
+
+    ``index``: a GROMACS index file (``.ndx``) for the groups the ``.mdp`` names
+    (``freezegrps``); without one, the default groups (``default_groups``) are used.
 
     ``settings`` also keeps ``"gromacs_topology"`` (the parsed ``GromacsTopology``) and
     ``"gromacs_forces"`` (the class names of the forces built), which
@@ -344,6 +348,9 @@ def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), regis
     frame = read_structure(os.fspath(structure_path))
     mdp, preset = apply_run_defaults(top, mdp)
     system, state, settings = build_system(top, frame, mdp, registry=registry)
+    frozen = _frozen_atoms(mdp, system.topology, index)
+    if frozen is not None:
+        system.constraints.append(frozen)
     settings["preset"] = preset
     settings["mdp"] = mdp
     # what the export (mdzoom.core.export.to_gromacs) writes back: the parsed topology
@@ -351,6 +358,62 @@ def load_gromacs(top_path, structure_path, mdp_path=None, include_dirs=(), regis
     settings["gromacs_topology"] = top
     settings["gromacs_forces"] = [type(f).__name__ for f in system.forces]
     return system, state, settings
+
+
+def default_groups(topology) -> dict:
+    """GROMACS-like default groups: ``System``, every molecule type name and every residue
+    name (0-based indices), for ``.mdp`` group options when no index file is given."""
+    n = topology.n_particles
+    groups = {"System": np.arange(n, dtype=np.int64)}
+    start = 0
+    by_type: dict = {}
+    for name, count in topology.molecules:
+        k = topology.molecule_type(name).n_particles * count
+        by_type.setdefault(name, []).append(np.arange(start, start + k))
+        start += k
+    for name, parts in by_type.items():
+        groups.setdefault(name, np.concatenate(parts))
+    res = np.asarray(topology.resnames)
+    for name in dict.fromkeys(topology.resnames):
+        groups.setdefault(name, np.flatnonzero(res == name))
+    return groups
+
+
+def _frozen_atoms(mdp, topology, index):
+    """A FrozenAtoms for ``freezegrps`` (all three dimensions frozen), or None."""
+    if mdp is None or not mdp.get("freezegrps"):
+        return None
+    from .constraints import FrozenAtoms
+
+    names = list(mdp.get("freezegrps"))
+    dims = [str(d).upper() for d in mdp.get("freezedim") or []]
+    if len(dims) != 3 * len(names):
+        raise ValueError(f"freezedim has {len(dims)} entries; it needs 3 (Y/N for x y z) per "
+                         f"freezegrps group ({len(names)} groups)")
+    groups = default_groups(topology)
+    if index is not None:
+        from .io.ndx import read_ndx
+
+        groups.update(read_ndx(index))
+    atoms = []
+    for k, name in enumerate(names):
+        d = dims[3 * k:3 * k + 3]
+        if d == ["N", "N", "N"]:
+            continue
+        if d != ["Y", "Y", "Y"]:
+            raise ValueError(f"freezegrps {name!r}: freezedim {' '.join(d)} freezes only some "
+                             "dimensions; mdzoom freezes atoms in all three (Y Y Y)")
+        if name not in groups:
+            raise ValueError(f"freezegrps names group {name!r}, which is neither in the index "
+                             f"file{'' if index else ' (none given: -n index.ndx)'} nor a "
+                             f"default group; available: {', '.join(list(groups)[:20])}")
+        idx = np.asarray(groups[name], dtype=np.int64)
+        if idx.size and idx.max() >= topology.n_particles:
+            raise ValueError(f"index group {name!r} names atom {int(idx.max()) + 1} of a "
+                             f"{topology.n_particles}-atom system")
+        atoms.append(idx)
+    atoms = np.concatenate(atoms) if atoms else np.zeros(0, np.int64)
+    return FrozenAtoms(atoms) if atoms.size else None
 
 
 def apply_run_defaults(top, mdp):

@@ -238,7 +238,7 @@ def _thermostat(mdp, tcoupl):
     return cls(**kw)
 
 
-def check_gromacs(top_path, structure_path, mdp_path=None, *, include_dirs=(),
+def check_gromacs(top_path, structure_path, mdp_path=None, *, include_dirs=(), index=None,
                   plugin_manager=None):
     """Pre-flight findings for GROMACS inputs (``mdzoom check -p -c [-f]``), errors first.
 
@@ -251,7 +251,7 @@ def check_gromacs(top_path, structure_path, mdp_path=None, *, include_dirs=(),
     from .preflight import run_checks
 
     system, state, settings = load_gromacs(top_path, structure_path, mdp_path,
-                                           include_dirs=include_dirs)
+                                           include_dirs=include_dirs, index=index)
     mdp = settings["mdp"] if settings["mdp"] is not None else {}
     try:
         integ = _integrator(mdp, settings, system)
@@ -268,6 +268,7 @@ def check_gromacs(top_path, structure_path, mdp_path=None, *, include_dirs=(),
 
 
 def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, include_dirs=(),
+                index=None,
                 progress=None, echo=print, threads=None, allow_errors=False):
     """Run GROMACS inputs; returns a summary dict.
 
@@ -286,7 +287,7 @@ def run_gromacs(top_path, structure_path, mdp_path, out_dir="mdzoom-run", *, inc
     from .velocities import maxwell_boltzmann
 
     system, state, settings = load_gromacs(top_path, structure_path, mdp_path,
-                                           include_dirs=include_dirs)
+                                           include_dirs=include_dirs, index=index)
     mdp = settings["mdp"] if settings["mdp"] is not None else read_mdp(mdp_path)
     if settings["preset"]:
         echo(f"{settings['preset']} topology: its standard run settings replace GROMACS's "

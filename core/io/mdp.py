@@ -109,6 +109,9 @@ MDP_OPTIONS: dict[str, _Opt] = {
     "nsttcouple": _Opt("int", -1),
     "nh-chain-length": _Opt("int", 10),
     "tc-grps": _Opt("strs", []),
+    # frozen atoms (groups from the index file or the default groups; xyz only)
+    "freezegrps": _Opt("strs", []),
+    "freezedim": _Opt("strs", []),
     "tau-t": _Opt("floats", []),
     "ref-t": _Opt("floats", []),
     "pcoupl": _enum("No", "No", "Berendsen", "C-rescale", "Parrinello-Rahman", "MTTK",
