@@ -221,8 +221,9 @@ def _export(args, system, state, settings) -> int:
         print(f"mdzoom export: {system.n_particles} particles -> {os.fspath(out)}")
         for what, path in paths.items():
             print(f"  {what}: {path}")
+        ndx = " -n index.ndx" if "ndx" in paths else ""
         print("next, in that folder:\n"
-              "  gmx grompp -f run.mdp -c conf.gro -p topol.top -o topol.tpr\n"
+              f"  gmx grompp -f run.mdp -c conf.gro -p topol.top{ndx} -o topol.tpr\n"
               "  gmx mdrun -deffnm topol          (single-point energies: "
               "gmx mdrun -s topol.tpr -rerun conf.gro)")
         return 0

@@ -61,6 +61,9 @@ def to_gromacs(system, state, settings=None, out_dir="mdzoom-export", *,
                precision=GRO_PRECISION):
     """Write ``out_dir/topol.top``, ``conf.gro`` and ``run.mdp``; returns their paths.
 
+    Frozen atoms (``FrozenAtoms``) also write ``index.ndx`` with the group ``Frozen`` named
+    by ``freezegrps`` in ``run.mdp`` (``gmx grompp -n index.ndx``); ``paths["ndx"]``.
+
     settings : dict or None
         ``load_gromacs``'s settings (its ``"gromacs_topology"`` is written back, its
         ``"mdp"`` becomes ``run.mdp``), or for a System built in Python optional
@@ -88,6 +91,20 @@ def to_gromacs(system, state, settings=None, out_dir="mdzoom-export", *,
                                   velocities=state.velocities,
                                   title="written by mdzoom (mdzoom.core.export)"),
               precision=precision)
+    from .constraints import FrozenAtoms
+
+    frozen = [c for c in system.constraints if isinstance(c, FrozenAtoms)]
+    options.pop("freezegrps", None)
+    options.pop("freezedim", None)
+    if frozen:
+        # frozen atoms go to GROMACS as one freeze group of an index file (grompp -n)
+        from .io.ndx import write_ndx
+
+        atoms = np.unique(np.concatenate([c.atoms for c in frozen]))
+        paths["ndx"] = out / "index.ndx"
+        write_ndx(paths["ndx"], {"System": np.arange(system.n_particles), "Frozen": atoms})
+        options["freezegrps"] = ["Frozen"]
+        options["freezedim"] = ["Y", "Y", "Y"]
     write_mdp(paths["mdp"], options)
     return {k: os.fspath(v) for k, v in paths.items()}
 
@@ -143,12 +160,13 @@ def _check_forces(system):
                 f"cannot write force {type(f).__name__} to a GROMACS topology for a System "
                 f"built in Python; written: {_WRITTEN} (a System read from GROMACS files "
                 "exports whatever it holds)")
-    from .constraints import DistanceConstraints, Settle
+    from .constraints import DistanceConstraints, FrozenAtoms, Settle
 
     for c in system.constraints:
-        if not isinstance(c, (DistanceConstraints, Settle)):
+        if not isinstance(c, (DistanceConstraints, Settle, FrozenAtoms)):
             raise NotImplementedError(f"cannot write constraint {type(c).__name__} to a "
-                                      "GROMACS topology; available: DistanceConstraints, Settle")
+                                      "GROMACS topology; available: DistanceConstraints, "
+                                      "Settle, FrozenAtoms (as freezegrps + index.ndx)")
     if system.virtual_sites:
         names = ", ".join(sorted({type(v).__name__ for v in system.virtual_sites}))
         raise NotImplementedError(f"cannot write virtual sites ({names}) of a System built in "

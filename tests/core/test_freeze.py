@@ -80,3 +80,32 @@ def test_mdzoom_run_keeps_the_frozen_group_in_place(tmp_path):
     assert wall.size > 100
     assert np.abs(end[wall] - start[wall]).max() < 1e-3       # .gro has 3 decimals
     assert np.abs(end[mobile] - start[mobile]).max() > 0.05
+
+
+def test_export_writes_the_freeze_group(tmp_path):
+    """GROMACS export of frozen atoms: index.ndx + freezegrps, read back identically; with
+    gmx_d, grompp accepts it (skipped without GROMACS)."""
+    import shutil
+    import subprocess
+
+    from mdzoom.core.export import to_gromacs
+
+    w = Path(__file__).resolve().parents[1] / "data" / "martini" / "m3_water"
+    start = read_gro(w / "conf.gro").positions
+    wall = np.flatnonzero(start[:, 2] < 1.5)
+    write_ndx(tmp_path / "i.ndx", {"Wall": wall})
+    p = tmp_path / "run.mdp"
+    p.write_text((w / "run.mdp").read_text() + "freezegrps = Wall\nfreezedim = Y Y Y\n")
+    system, state, settings = load_gromacs(w / "processed.top", w / "conf.gro", p,
+                                           index=tmp_path / "i.ndx")
+    paths = to_gromacs(system, state, settings, tmp_path / "gmx")
+    assert read_ndx(paths["ndx"])["Frozen"].tolist() == wall.tolist()
+    s2, _, _ = load_gromacs(paths["top"], paths["gro"], paths["mdp"], index=paths["ndx"])
+    frozen = [c for c in s2.constraints if isinstance(c, mz.FrozenAtoms)]
+    assert len(frozen) == 1 and np.array_equal(frozen[0].atoms, wall)
+    gmx = shutil.which("gmx_d")
+    if gmx:
+        res = subprocess.run([gmx, "-quiet", "grompp", "-f", "run.mdp", "-c", "conf.gro",
+                              "-p", "topol.top", "-n", "index.ndx", "-o", "t.tpr"],
+                             cwd=tmp_path / "gmx", capture_output=True, text=True)
+        assert res.returncode == 0, res.stderr[-2000:]
