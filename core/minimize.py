@@ -26,8 +26,20 @@ def minimize(simulation, *, f_tol=100.0, max_steps=2000, step=0.01, progress=Non
     st = sim.state
     if stepper.constraints:
         stepper.constrain_start(st)
+    # frozen atoms (FrozenAtoms) neither move nor count in the largest force
+    from .constraints import BoundFrozenAtoms
+
+    frozen = [c.atoms for c in stepper.constraints if isinstance(c, BoundFrozenAtoms)]
+    frozen = np.concatenate(frozen) if frozen else None
+
+    def free_forces():
+        f = ev.forces.copy()
+        if frozen is not None:
+            f[frozen] = 0.0
+        return f
+
     energy = ev.compute(st)
-    forces = ev.forces.copy()
+    forces = free_forces()
     h = float(step)
     history = [energy]
     fmax = float(np.sqrt((forces ** 2).sum(axis=1)).max()) if st.n_particles else 0.0
@@ -45,7 +57,7 @@ def minimize(simulation, *, f_tol=100.0, max_steps=2000, step=0.01, progress=Non
             trial = ev.compute(st)
             if trial < energy and np.isfinite(trial):
                 energy = trial
-                forces = ev.forces.copy()
+                forces = free_forces()
                 fmax = float(np.sqrt((forces ** 2).sum(axis=1)).max())
                 history.append(energy)
                 h *= 1.2

@@ -152,29 +152,39 @@ class ElectrodeCell:
 
 
 # ----------------------------------------------------------------- electrolyte placement
+def _grid_nn(sx, sy, sz, gz):
+    """Nearest-neighbour distance of the staggered grid (odd z layers shifted by half a
+    cell in x and y, a bcc-like stacking)."""
+    if gz == 1:
+        return min(sx, sy)
+    return min(sx, sy, 2 * sz, np.sqrt(0.25 * (sx * sx + sy * sy) + sz * sz))
+
+
 def _grid_dims(lengths, n_slots, s_min):
-    """Grid counts (gx, gy, gz) with ≥ n_slots points and spacings ≥ s_min; x, y periodic
-    (spacing L/g), z closed (spacing h/(g − 1))."""
+    """Grid counts (gx, gy, gz) of a staggered grid with ≥ n_slots points whose
+    nearest-neighbour distance is largest (and ≥ s_min); x, y periodic (spacing L/g), z
+    closed (spacing h/(g − 1)). None if nothing fits."""
     lx, ly, h = lengths
-    g = [int(lx // s_min), int(ly // s_min), int(h // s_min) + 1]
-    if min(g) < 1 or g[0] * g[1] * g[2] < n_slots:
-        return None
+    best = None
+    for gx in range(1, int(lx // s_min) + 1):
+        for gy in range(1, int(ly // s_min) + 1):
+            gz = max(1, -(-n_slots // (gx * gy)))
+            sz = h / (gz - 1) if gz > 1 else np.inf
+            nn = _grid_nn(lx / gx, ly / gy, sz, gz)
+            if nn >= s_min and (best is None or nn > best[0] + 1e-12):
+                best = (nn, (gx, gy, gz))
+    return None if best is None else best[1]
 
-    def spacing(d, n):
-        if d < 2:
-            return lengths[d] / n
-        return h / (n - 1) if n > 1 else np.inf
 
-    while True:
-        order = sorted(range(3), key=lambda d: spacing(d, g[d]))
-        for d in order:
-            trial = list(g)
-            trial[d] -= 1
-            if trial[d] >= 1 and trial[0] * trial[1] * trial[2] >= n_slots:
-                g = trial
-                break
-        else:
-            return g
+def _random_rotations(rng, n):
+    """n rotation matrices, uniform on SO(3) (unit quaternions from 4 normals)."""
+    q = rng.normal(size=(n, 4))
+    w, x, y, z = (q / np.linalg.norm(q, axis=1, keepdims=True)).T
+    return np.stack([
+        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+        np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+        np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+    ], axis=1)
 
 
 def _min_image(d, lx, ly):
@@ -188,16 +198,15 @@ def place_electrolyte(lx, ly, z_lo, z_hi, n_water, n_salt, d_oh, d_hh, *, seed=0
                       min_distance=0.25, tries=30):
     """Waters and ion pairs on a jittered grid in ``[0, lx) × [0, ly) × [z_lo, z_hi]``.
 
-    Molecule centres (water O, ions) sit on a grid spaced ≥ ``min_distance`` + 2·jitter
-    (x, y periodic), so no two centres are closer than ``min_distance`` [nm]; each water
-    takes the best of ``tries`` random orientations (largest distance of its H to the
-    other molecules). Ions and waters are spread over the grid at random (``seed``).
+    Molecule centres (water O, ions) sit on a staggered grid (bcc-like: odd z layers
+    shifted by half a cell in x and y; x, y periodic) whose neighbour distance is
+    ≥ ``min_distance`` + 2√3·jitter, so no two centres are closer than ``min_distance``
+    [nm]; each water takes the best of ``tries`` random orientations (largest distance
+    of its H to the other molecules). Ions and waters are spread over the grid at random (``seed``).
 
     Returns ``(water (n_water, 3, 3) O,H,H [nm], na (n_salt, 3), cl (n_salt, 3))``.
     Raises ValueError if the molecules do not fit.
     """
-    from scipy.spatial.transform import Rotation
-
     rng = np.random.default_rng(seed)
     n = n_water + 2 * n_salt
     h = z_hi - z_lo
@@ -213,11 +222,16 @@ def place_electrolyte(lx, ly, z_lo, z_hi, n_water, n_salt, d_oh, d_hh, *, seed=0
                          "lower the density or raise dead_layer")
     sx, sy = lx / g[0], ly / g[1]
     sz = h / (g[2] - 1) if g[2] > 1 else np.inf
-    jitter = max(0.0, min(0.05, 0.5 * (min(sx, sy, sz) - min_distance) - 1e-6))
+    # each coordinate moves by ≤ jitter, a molecule by ≤ √3·jitter
+    nn = _grid_nn(sx, sy, sz, g[2])
+    jitter = max(0.0, min(0.05, (nn - min_distance) / (2 * np.sqrt(3.0)) - 1e-9))
     ix, iy, iz = np.meshgrid(np.arange(g[0]), np.arange(g[1]), np.arange(g[2]),
                              indexing="ij")
-    z_nodes = z_lo + (iz.ravel() * sz if g[2] > 1 else np.full(iz.size, 0.5 * h))
-    nodes = np.column_stack([(ix.ravel() + 0.5) * sx, (iy.ravel() + 0.5) * sy, z_nodes])
+    iz = iz.ravel()
+    stagger = 0.5 * (iz % 2)
+    z_nodes = z_lo + (iz * sz if g[2] > 1 else np.full(iz.size, 0.5 * h))
+    nodes = np.column_stack([(ix.ravel() + 0.25 + stagger) * sx,
+                             (iy.ravel() + 0.25 + stagger) * sy, z_nodes])
     take = rng.choice(len(nodes), size=n, replace=False)
     centres = nodes[take] + rng.uniform(-jitter, jitter, size=(n, 3))
     centres[:, 2] = np.clip(centres[:, 2], z_lo, z_hi)
@@ -236,7 +250,7 @@ def place_electrolyte(lx, ly, z_lo, z_hi, n_water, n_salt, d_oh, d_hh, *, seed=0
         others = [centres[near]]
         others += [hydrogens[j] for j in near if j in hydrogens]
         others = np.concatenate(others) if others else np.zeros((0, 3))
-        rot = Rotation.random(tries, random_state=rng).as_matrix()       # (t, 3, 3)
+        rot = _random_rotations(rng, tries)                               # (t, 3, 3)
         cand = np.einsum("tab,hb->tha", rot, template) + centres[i]      # (t, 2, 3)
         if len(others):
             dd = _min_image(cand[:, :, None, :] - others[None, None], lx, ly)

@@ -31,11 +31,16 @@ The sweep file (paths relative to it; unknown keys are errors)::
     # (b) one folder per σ:   config_pattern = "sigma{sigma:+.3f}/run.toml"
     # (c) explicit members:   members = [{sigma = 0.0, config = "s0/run.toml"}, …]
     #     (then `sigmas` may be left out)
-    # (d) the electrode plugin's cell builder (mdzoom.plugins.electrode.cell.build_cell,
-    #     when installed): its parameters; it is called as build_cell(sigma=σ, **[cell])
-    #     (plus out_dir=<out_dir>/inputs/<name> if it takes one) and returns a Member, a
-    #     run-config path, a config dict or a RunConfig.
+    # (d) the electrode plugin's cell builder (mdzoom.plugins.electrode.cell.build_cell):
+    #     [cell] holds its parameters; it is called as build_cell(sigma=σ,
+    #     folder=<out_dir>/inputs/<name>, **[cell]), and `config` is then a run-settings
+    #     file whose [system] is replaced by the cell's .top/.gro/.mdp (a [system]
+    #     temperature is kept). left_z and right_z default to the cell's facing planes.
+    config = "run_settings.toml"
     [cell]
+    electrode = "graphite"
+    gap = 3.0
+    concentration = 1.0
 
     [overrides]                    # applied to every member (docs/ensemble.md)
     steps = 500000
@@ -52,7 +57,6 @@ The sweep file (paths relative to it; unknown keys are errors)::
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from pathlib import Path
@@ -72,7 +76,9 @@ _MODES = ("config + [sigma_overrides]", "config_pattern", "members", "[cell]")
 class PZCConfig:
     """A parsed ``mdzoom pzc`` file: ``sigmas``, ``make_member`` (σ -> Member),
     ``analysis`` (keyword arguments of ``pzc_sweep``), ``out_dir``, ``base_seed``,
-    ``workers``, ``scheduler``, ``threads_per_member``, ``mode``."""
+    ``workers``, ``scheduler``, ``threads_per_member``, ``mode``, ``geometry`` (with
+    ``[cell]``: ``left_z``, ``right_z`` of the cells built so far, the defaults of
+    ``analysis``)."""
 
     def __init__(self, **kw):
         self.__dict__.update(kw)
@@ -107,13 +113,11 @@ def load_pzc_config(path) -> PZCConfig:
     if bad:
         _fail(path, f"[analysis]: unknown key(s) {', '.join(bad)}; allowed: "
                     f"{', '.join(_ANALYSIS_KEYS)}")
-    for key in ("left_z", "right_z", "bulk_range"):
-        if key not in ana:
-            _fail(path, f"[analysis]: {key} is required")
-    if len(ana["bulk_range"]) != 2:
+    if "bulk_range" in ana and len(ana["bulk_range"]) != 2:
         _fail(path, "[analysis]: bulk_range must be [lo, hi] in nm")
-    analysis = {"left_z": float(ana["left_z"]), "right_z": float(ana["right_z"]),
-                "bulk_range": tuple(float(v) for v in ana["bulk_range"])}
+    analysis = {k: float(ana[k]) for k in ("left_z", "right_z") if k in ana}
+    if "bulk_range" in ana:
+        analysis["bulk_range"] = tuple(float(v) for v in ana["bulk_range"])
     for key, conv in (("bin_width", float), ("n_blocks", int), ("discard", int),
                       ("method", str)):
         if key in ana:
@@ -126,6 +130,15 @@ def load_pzc_config(path) -> PZCConfig:
         _fail(path, f"give exactly one way of making the members ({', '.join(_MODES)}); "
                     f"found {', '.join(modes) if modes else 'none'}")
     mode = modes[0]
+    if "config" in data and mode not in ("config + [sigma_overrides]", "[cell]"):
+        _fail(path, f"config is used only with [sigma_overrides] or [cell], not with {mode}")
+    geometry = {}          # [cell] mode: z_left, z_right of the built cell
+    need = ("bulk_range",) if mode == "[cell]" else ("left_z", "right_z", "bulk_range")
+    for key in need:
+        if key not in ana:
+            _fail(path, f"[analysis]: {key} is required"
+                  + (" (left_z and right_z default to the cell's planes only with [cell])"
+                     if key != "bulk_range" else ""))
     name_format = data.get("name_format", "sigma{sigma:+.4f}")
     overrides = dict(data.get("overrides", {}))
     out_dir = base / data.get("out_dir", "pzc-out")
@@ -188,37 +201,57 @@ def load_pzc_config(path) -> PZCConfig:
                             f"cannot be imported ({err}); describe the members with "
                             "members = [{sigma, config}, …], config_pattern or config + "
                             "[sigma_overrides] instead")
-            params = dict(data["cell"])
-            try:
-                accepted = inspect.signature(build_cell).parameters
-            except (TypeError, ValueError):
-                accepted = {}
-            where = next((p for p in ("out_dir", "directory") if p in accepted), None)
+            if "config" not in data:
+                _fail(path, "[cell] needs config = \"run.toml\": the run settings "
+                            "([integrator] or [[stages]], [run], [output], …); its [system] "
+                            "is replaced by the cell's GROMACS files")
+            from mdzoom.core.config import read_toml as _read
 
-            def make_member(sigma):
-                kw = dict(params)
-                name = name_of(sigma)
-                mdir = out_dir / "inputs" / name
-                if where is not None:
-                    mdir.mkdir(parents=True, exist_ok=True)
-                    kw[where] = mdir
-                made = build_cell(sigma=sigma, **kw)
-                if isinstance(made, Member):
-                    return made
-                if isinstance(made, dict):
-                    return Member(name, made, dict(overrides), base_dir=mdir if where
-                                  else base)
-                if isinstance(made, (str, os.PathLike)):
-                    return Member(name, Path(made), dict(overrides))
-                from mdzoom.core.config import RunConfig
-                if isinstance(made, RunConfig):
-                    return Member(name, made, dict(overrides))
-                raise TypeError(f"build_cell returned a {type(made).__name__}; mdzoom pzc "
-                                "needs a Member, a run-config path, a dict or a RunConfig")
+            template = _read(base / data["config"])
+            params = dict(data["cell"])
+            if "sigma" in params or "folder" in params:
+                _fail(path, "[cell]: sigma and folder are set by mdzoom pzc")
+            make_member = _cell_member_factory(build_cell, params, template, out_dir,
+                                               name_of, overrides, geometry)
     return PZCConfig(path=path, sigmas=sigmas, make_member=make_member, analysis=analysis,
                      out_dir=out_dir, base_seed=int(data.get("base_seed", 0)),
                      workers=data.get("workers"), scheduler=data.get("scheduler"),
-                     threads_per_member=int(data.get("threads_per_member", 1)), mode=mode)
+                     threads_per_member=int(data.get("threads_per_member", 1)), mode=mode,
+                     geometry=geometry)
+
+
+def _cell_member_factory(build_cell, params, template, out_dir, name_of, overrides,
+                         geometry):
+    """σ -> Member: ``build_cell(sigma=σ, folder=out_dir/inputs/<name>, **params)`` and a
+    run config made of ``template`` with ``[system]`` = the cell's .top/.gro/.mdp."""
+    import copy
+
+    def make_member(sigma):
+        name = name_of(sigma)
+        folder = out_dir / "inputs" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        made = build_cell(sigma=sigma, folder=folder, **params)
+        if isinstance(made, Member):
+            return made
+        paths = getattr(made, "paths", None)
+        if not isinstance(paths, dict) or not {"top", "gro"} <= set(paths):
+            raise TypeError(f"build_cell returned a {type(made).__name__} without "
+                            "paths['top'] and paths['gro']; mdzoom pzc needs those (or a "
+                            "Member)")
+        for key, attr in (("left_z", "z_left"), ("right_z", "z_right")):
+            if getattr(made, attr, None) is not None:
+                geometry[key] = float(getattr(made, attr))
+        cfg = copy.deepcopy(template)
+        system = {"topology": os.fspath(Path(paths["top"]).resolve()),
+                  "structure": os.fspath(Path(paths["gro"]).resolve())}
+        if paths.get("mdp"):
+            system["mdp"] = os.fspath(Path(paths["mdp"]).resolve())
+        if "temperature" in cfg.get("system", {}):
+            system["temperature"] = cfg["system"]["temperature"]
+        cfg["system"] = system
+        return Member(name, cfg, dict(overrides), base_dir=folder)
+
+    return make_member
 
 
 def add_pzc_command(subcommands):
@@ -270,12 +303,14 @@ def run_pzc(args) -> int:
         f"{workers} local worker process(es)"
     print(f"mdzoom pzc: {args.config}: {n} σ values on {where} -> {os.fspath(out)}")
     out.mkdir(parents=True, exist_ok=True)
+    members = {s: cfg.make_member(s) for s in cfg.sigmas}     # (builds the cells)
+    analysis = {**cfg.geometry, **cfg.analysis}
     with executor_from_config(scheduler, workers=workers) as executor:
-        res = pzc_sweep(cfg.sigmas, cfg.make_member, out, executor=executor,
+        res = pzc_sweep(cfg.sigmas, members.__getitem__, out, executor=executor,
                         resume=args.resume, base_seed=cfg.base_seed,
                         threads_per_member=threads,
                         progress=False if args.no_progress else None,
-                        min_points=min_points, allow_errors=args.force, **cfg.analysis)
+                        min_points=min_points, allow_errors=args.force, **analysis)
     for sigma, name, err in res.failed:
         print(f"FAILED {name} (σ = {sigma:g}): {err}")
     reused = sum(1 for r in res.ensemble.rows if r.get("reused"))
@@ -292,7 +327,7 @@ def run_pzc(args) -> int:
     with open(json_path, "w") as fh:
         json.dump({**to_json(res), "config": os.fspath(Path(args.config).resolve()),
                    "analysis": {k: (list(v) if isinstance(v, tuple) else v)
-                                for k, v in cfg.analysis.items()}}, fh, indent=1)
+                                for k, v in analysis.items()}}, fh, indent=1)
     files = [json_path]
     if not args.no_plot:
         files.append(plot_pzc(res, out / "pzc.png"))

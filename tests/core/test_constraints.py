@@ -441,3 +441,16 @@ def test_frozen_atoms_errors():
     system.constraints = [mz.FrozenAtoms([0, system.n_particles])]
     with pytest.raises(IndexError, match="outside"):
         mz.Simulation(system, mz.VelocityVerlet(dt=0.005), mz.State(pos, box=system.box))
+
+
+def test_minimize_moves_only_the_free_atoms_and_can_converge():
+    """Frozen atoms keep their (unbalanced) forces out of the convergence test and out of
+    the step: the free atoms relax and the minimiser reports convergence."""
+    from mdzoom.core.minimize import minimize
+
+    system, pos, frozen = _half_frozen_argon()
+    x = pos + np.random.default_rng(5).normal(0.0, 0.02, pos.shape)
+    sim = mz.Simulation(system, mz.VelocityVerlet(dt=0.005), mz.State(x, box=system.box))
+    res = minimize(sim, f_tol=50.0, max_steps=3000)
+    assert np.array_equal(sim.state.positions[frozen], x[frozen])
+    assert res.converged and res.energy < res.energies[0]
