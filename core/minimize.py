@@ -27,16 +27,28 @@ def minimize(simulation, *, f_tol=100.0, max_steps=2000, step=0.01, progress=Non
     if stepper.constraints:
         stepper.constrain_start(st)
     # frozen atoms (FrozenAtoms) neither move nor count in the largest force
-    from .constraints import BoundFrozenAtoms
+    from .constraints import BoundFrozenAtoms, ConstraintError
 
     frozen = [c.atoms for c in stepper.constraints if isinstance(c, BoundFrozenAtoms)]
     frozen = np.concatenate(frozen) if frozen else None
+
+    # with constraints the step is M⁻¹F: the constraint solvers project displacements in
+    # the mass metric, and only a mass-weighted direction stays a descent direction after
+    # that projection (a step along F itself can raise the energy with rigid water)
+    weight = stepper.inv_m[:, None] if stepper.constraints else None
 
     def free_forces():
         f = ev.forces.copy()
         if frozen is not None:
             f[frozen] = 0.0
         return f
+
+    def direction(f):
+        if weight is None:
+            return f
+        d = f * weight
+        return d * (np.sqrt((f * f).sum(axis=1)).max() / max(
+            float(np.sqrt((d * d).sum(axis=1)).max()), 1e-300))
 
     energy = ev.compute(st)
     forces = free_forces()
@@ -51,10 +63,14 @@ def minimize(simulation, *, f_tol=100.0, max_steps=2000, step=0.01, progress=Non
             n += 1
             bar.update(1)
             x_old = st.positions.copy()
-            st.positions += (h / fmax) * forces
-            for c in stepper.constraints:
-                c.constrain_positions(x_old, st.positions, stepper.inv_m, st.box)
-            trial = ev.compute(st)
+            st.positions += (h / fmax) * direction(forces)
+            try:
+                for c in stepper.constraints:
+                    c.constrain_positions(x_old, st.positions, stepper.inv_m, st.box)
+            except ConstraintError:
+                trial = np.inf                  # a step the constraints cannot follow
+            else:
+                trial = ev.compute(st)
             if trial < energy and np.isfinite(trial):
                 energy = trial
                 forces = free_forces()
