@@ -534,16 +534,9 @@ def build_system(cfg: RunConfig) -> BuiltSystem:
             c.fail("system", f"{os.fspath(s['topology'])}: {exc}")
         system.forces.extend(cfg.forces)
         top = system.topology
-        pos, box, velocities = state.positions, system.box, state.velocities
+        pos, velocities = state.positions, state.velocities
         labels = (top.names, top.resnames, top.resids)
-        system, state = _apply_transforms(c, cfg, system, State(pos, velocities, box=box))
-        temperature, vseed = _velocity_settings(cfg)
-        if temperature is not None:
-            state.velocities = maxwell_boltzmann(system.masses, temperature,
-                                                 seed=cfg.seed if vseed is None else vseed)
-        return BuiltSystem(system, state, list(top.names), list(top.resnames),
-                           np.asarray(top.resids))
-    if "builder" in s:  # the only builder: "lj-fluid"
+    elif "builder" in s:  # the only builder: "lj-fluid"
         pos, edge = fcc_lattice(int(s["cells"]), density=float(s["density"]))
         top = Topology.atomic_fluid(len(pos), type_name, mass=float(s.get("mass", 1.0)))
         box, velocities, labels = edge, None, None
@@ -565,13 +558,14 @@ def build_system(cfg: RunConfig) -> BuiltSystem:
                                   MoleculeType, Topology)
         pos, box, velocities = frame.positions, frame.box, frame.velocities
         labels = (frame.names, frame.resnames, frame.resids)
-    system = System(top, box=box, forces=list(cfg.forces))
-    system, _ = _apply_transforms(c, cfg, system, State(pos, velocities, box=system.box))
+    if "topology" not in s:
+        system = System(top, box=box, forces=list(cfg.forces))
+    system = _apply_transforms(c, cfg, system, State(pos, velocities, box=system.box))
     temperature, vseed = _velocity_settings(cfg)
     if temperature is not None:
         if vseed is None:
             vseed = cfg.seed
-        velocities = maxwell_boltzmann(top.masses, temperature, seed=vseed)
+        velocities = maxwell_boltzmann(system.masses, temperature, seed=vseed)
     state = State(pos, velocities, box=system.box)
     if labels is None:
         labels = (top.names, top.resnames, top.resids)
@@ -584,7 +578,7 @@ def _apply_transforms(c, cfg, system, state):
             system = t.apply(system, state)
         except (ValueError, KeyError, IndexError) as exc:
             c.fail(f"[[transforms]] #{k}", f"{type(t).__name__}: {exc}")
-    return system, state
+    return system
 
 
 def _structure_topology(c, ptypes, mass, charge, MoleculeType, Topology):

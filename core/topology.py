@@ -50,6 +50,18 @@ class MoleculeType:
     def n_particles(self) -> int:
         return self.graph.number_of_nodes()
 
+    def excluded_pairs(self) -> set:
+        """Non-bonded exclusions as local pairs (i < j): everything within ``nrexcl`` bonds,
+        plus the explicit ``graph.graph["exclusions"]``."""
+        pairs = set()
+        if self.nrexcl > 0 and self.graph.number_of_edges():
+            for k in range(self.n_particles):
+                reach = nx.single_source_shortest_path_length(self.graph, k,
+                                                              cutoff=self.nrexcl)
+                pairs.update((min(k, j), max(k, j)) for j in reach if j != k)
+        pairs.update((min(a, b), max(a, b)) for a, b in self.graph.graph.get("exclusions", ()))
+        return pairs
+
     @classmethod
     def single_particle(cls, name, *, type=None, mass=1.0, charge=0.0, element=""):
         """A molecule of one particle (an atom of a simple fluid, an ion, a CG bead)."""
@@ -252,11 +264,7 @@ class Topology:
             mt = self._by_name[name]
             n = mt.n_particles
             local = [set() for _ in range(n)]
-            if mt.nrexcl > 0 and mt.graph.number_of_edges():
-                for k in range(n):
-                    reach = nx.single_source_shortest_path_length(mt.graph, k, cutoff=mt.nrexcl)
-                    local[k].update(j for j in reach if j != k)
-            for a, b in mt.graph.graph.get("exclusions", ()):
+            for a, b in mt.excluded_pairs():
                 local[a].add(b)
                 local[b].add(a)
             local_sorted = [np.array(sorted(s), dtype=np.int64) for s in local]

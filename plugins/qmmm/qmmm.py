@@ -197,17 +197,6 @@ def _molecule_ranges(topology):
     return out
 
 
-def _explicit_exclusions(mt):
-    """All non-bonded exclusion pairs of a molecule type (nrexcl paths + explicit)."""
-    pairs = set()
-    if mt.nrexcl > 0 and mt.graph.number_of_edges():
-        for k in range(mt.n_particles):
-            reach = nx.single_source_shortest_path_length(mt.graph, k, cutoff=mt.nrexcl)
-            pairs.update((min(k, j), max(k, j)) for j in reach if j != k)
-    pairs.update((min(a, b), max(a, b)) for a, b in mt.graph.graph.get("exclusions", ()))
-    return pairs
-
-
 def _find_links(topology, qm_set):
     links = []
     for i, j in np.asarray(topology.bonds).reshape(-1, 2):
@@ -338,7 +327,7 @@ def _isolate(top, qm, charges, changed):
                     graph.add_node(node + offset, **dict(data))
                 for u, v, data in mt.graph.edges(data=True):
                     graph.add_edge(u + offset, v + offset, **dict(data))
-                excl |= {(u + offset, v + offset) for u, v in _explicit_exclusions(mt)}
+                excl |= {(u + offset, v + offset) for u, v in mt.excluded_pairs()}
                 offset += b - a
             for node in graph.nodes:
                 graph.nodes[node]["charge"] = float(charges[start + node])

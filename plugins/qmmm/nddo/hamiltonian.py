@@ -323,16 +323,10 @@ def _mm_repulsion(d, a, norb, dq, dpos, drho, dcnt, w, frame, c, ma):
 
 @numba.njit(cache=True)
 def _mm_core(a, numbers, core, alpha, gauss, gamma, q, r_ang, gaussian_core):
-    """QM core – MM charge term of sqm (qmmm_int = 1; = 2 adds the QM atom's Gaussians)."""
-    zq = core[a] * q * gamma
-    e = zq + abs(zq) * (math.exp(-alpha[a] * r_ang) + math.exp(-ALPHA_MM * r_ang))
-    if gaussian_core:
-        g = 0.0
-        for k in range(gauss.shape[1]):
-            if gauss[a, k, 0] != 0.0:
-                g += gauss[a, k, 0] * math.exp(-gauss[a, k, 1] * (r_ang - gauss[a, k, 2]) ** 2)
-        e += core[a] * q / r_ang * g
-    return e
+    """QM core – MM charge term of sqm (qmmm_int = 1; = 2 adds the QM atom's Gaussians),
+    eV, at r_ang (Å); see ``_mm_core_and_derivative``."""
+    return _mm_core_and_derivative(a, core, alpha, gauss, gamma, 0.0, q, r_ang / BOHR_NB,
+                                   gaussian_core)[0]
 
 
 @numba.njit(cache=True)
